@@ -1,0 +1,254 @@
+"""The model catalog: model ids, limits and prices as data (core/catalog.toml), validated at start."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CATALOG_PATH = Path(__file__).with_name("catalog.toml")
+
+PROVIDERS = ("demo", "gemini", "vertex", "fal")
+AUDIO_MODES = ("always", "optional", "none")
+DURATION_FORMATS = ("seconds_suffix", "string", "integer")
+KNOWN_RESOLUTIONS = ("360p", "480p", "540p", "720p", "1080p", "4k")
+KNOWN_ASPECT_RATIOS = ("16:9", "9:16", "1:1")
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed; the message names the entry and the field."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A per-model combination rule, e.g. Veo: 1080p and 4k need 8 s."""
+
+    resolutions: tuple[str, ...]
+    durations: tuple[int, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One catalog entry."""
+
+    name: str
+    provider: str
+    provider_model_id: str
+    label: str
+    durations: tuple[int, ...]
+    aspect_ratios: tuple[str, ...]
+    resolutions: tuple[str, ...]
+    default_duration: int
+    default_aspect_ratio: str
+    default_resolution: str
+    audio: str
+    seed: bool
+    negative_prompt: bool
+    image_input: bool
+    usd_per_second: dict[str, float]
+    expected_latency_s: float
+    max_prompt_chars: int = 2000
+    rules: tuple[Rule, ...] = ()
+    duration_format: str = "seconds_suffix"
+    image_model_id: str | None = None
+    send_resolution: bool = True
+    requests_per_minute: int | None = None
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def price_per_second(self, resolution: str) -> float:
+        """USD per generated second at `resolution`."""
+        return self.usd_per_second.get(resolution, self.usd_per_second["default"])
+
+    def estimate_cost(self, duration: int, resolution: str) -> float:
+        """Estimated USD for one video of `duration` seconds."""
+        return round(self.price_per_second(resolution) * duration, 4)
+
+    def describe_limits(self) -> str:
+        """One line: durations, aspect ratios, resolutions and price, for pickers and errors."""
+        durations = _span(self.durations)
+        price = self.price_per_second(self.default_resolution)
+        return (
+            f"{durations} s · {'/'.join(self.aspect_ratios)} · {'/'.join(self.resolutions)}"
+            f" · ${price:.3f}/s"
+        )
+
+
+def _span(values: tuple[int, ...]) -> str:
+    contiguous = len(values) > 2 and list(values) == list(range(values[0], values[-1] + 1))
+    return f"{values[0]}-{values[-1]}" if contiguous else ",".join(str(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All models by public name."""
+
+    models: dict[str, ModelSpec]
+
+    def get(self, name: str) -> ModelSpec | None:
+        """The model called `name`, or None."""
+        return self.models.get(name)
+
+    def names(self) -> list[str]:
+        """Public names in file order."""
+        return list(self.models)
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read and validate a catalog file (the shipped one when `path` is None)."""
+    path = Path(path) if path else DEFAULT_CATALOG_PATH
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"model catalog {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"model catalog {path} is not valid TOML: {exc}") from None
+    return parse_catalog(raw, source=str(path))
+
+
+def parse_catalog(raw: dict[str, Any], source: str = "catalog") -> Catalog:
+    """Validate the decoded TOML document."""
+    entries = raw.get("models")
+    if not isinstance(entries, dict) or not entries:
+        raise CatalogError(f"{source}: needs a [models.<name>] table for at least one model")
+    return Catalog({name: _parse_entry(name, entry, source) for name, entry in entries.items()})
+
+
+def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
+    where = f"{source}: model '{name}'"
+
+    def fail(key: str, problem: str) -> CatalogError:
+        return CatalogError(f"{where}, field '{key}': {problem}")
+
+    if not isinstance(e, dict):
+        raise CatalogError(f"{where}: must be a table")
+    known = set(ModelSpec.__dataclass_fields__) - {"name", "rules", "usd_per_second"}
+    known |= {"rules", "usd_per_second"}
+    for key in e:
+        if key not in known:
+            raise fail(key, "unknown field")
+
+    def need(key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in e:
+            raise fail(key, "is required")
+        value = e[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise fail(key, f"must be {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def opt(key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        return need(key, kind) if key in e else default
+
+    def choice_list(key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        values = need(key, list)
+        if not values or not all(isinstance(v, str) for v in values):
+            raise fail(key, "must be a non-empty list of strings")
+        for v in values:
+            if v not in allowed:
+                raise fail(key, f"{v!r} is not one of {', '.join(allowed)}")
+        return tuple(values)
+
+    provider = need("provider", str)
+    if provider not in PROVIDERS:
+        raise fail("provider", f"{provider!r} is not one of {', '.join(PROVIDERS)}")
+    durations = need("durations", list)
+    if not durations or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in durations):
+        raise fail("durations", "must be a non-empty list of positive whole seconds")
+    durations = tuple(sorted(set(durations)))
+    aspect_ratios = choice_list("aspect_ratios", KNOWN_ASPECT_RATIOS)
+    resolutions = choice_list("resolutions", KNOWN_RESOLUTIONS)
+
+    default_duration = opt("default_duration", int, durations[0])
+    if default_duration not in durations:
+        raise fail("default_duration", f"{default_duration} is not in durations")
+    default_aspect = opt("default_aspect_ratio", str, aspect_ratios[0])
+    if default_aspect not in aspect_ratios:
+        raise fail("default_aspect_ratio", f"{default_aspect!r} is not in aspect_ratios")
+    default_resolution = opt("default_resolution", str, resolutions[0])
+    if default_resolution not in resolutions:
+        raise fail("default_resolution", f"{default_resolution!r} is not in resolutions")
+
+    audio = need("audio", str)
+    if audio not in AUDIO_MODES:
+        raise fail("audio", f"{audio!r} is not one of {', '.join(AUDIO_MODES)}")
+
+    price = need("usd_per_second", (int, float, dict))
+    if isinstance(price, dict):
+        prices = {}
+        for key, value in price.items():
+            if key != "default" and key not in resolutions:
+                raise fail("usd_per_second", f"{key!r} is not one of this model's resolutions")
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise fail("usd_per_second", f"price for {key!r} must be a number >= 0")
+            prices[key] = float(value)
+        missing = [r for r in resolutions if r not in prices]
+        if missing and "default" not in prices:
+            raise fail("usd_per_second", f"no price for {', '.join(missing)} and no 'default'")
+        prices.setdefault("default", prices[resolutions[0]] if resolutions[0] in prices else 0.0)
+    else:
+        if price < 0:
+            raise fail("usd_per_second", "must be >= 0")
+        prices = {"default": float(price)}
+
+    latency = need("expected_latency_s", (int, float))
+    if latency <= 0:
+        raise fail("expected_latency_s", "must be > 0")
+
+    rules = []
+    for i, rule in enumerate(opt("rules", list, [])):
+        key = f"rules[{i}]"
+        if not isinstance(rule, dict) or set(rule) - {"resolutions", "durations", "message"}:
+            raise fail(key, "must be a table with resolutions, durations and message")
+        r_res = tuple(rule.get("resolutions", ()))
+        r_dur = tuple(rule.get("durations", ()))
+        if not r_res or not r_dur or not isinstance(rule.get("message"), str):
+            raise fail(key, "needs non-empty resolutions, durations and a message")
+        if set(r_res) - set(resolutions) or set(r_dur) - set(durations):
+            raise fail(key, "names resolutions or durations the model does not offer")
+        rules.append(Rule(r_res, r_dur, rule["message"]))
+
+    duration_format = opt("duration_format", str, "seconds_suffix")
+    if duration_format not in DURATION_FORMATS:
+        raise fail("duration_format", f"{duration_format!r} is not one of {', '.join(DURATION_FORMATS)}")
+    max_prompt = opt("max_prompt_chars", int, 2000)
+    if not 1 <= max_prompt <= 2000:
+        raise fail("max_prompt_chars", "must be between 1 and 2000")
+    rpm = opt("requests_per_minute", int, None)
+    if rpm is not None and rpm <= 0:
+        raise fail("requests_per_minute", "must be > 0")
+
+    return ModelSpec(
+        name=name,
+        provider=provider,
+        provider_model_id=need("provider_model_id", str),
+        label=opt("label", str, name),
+        durations=durations,
+        aspect_ratios=aspect_ratios,
+        resolutions=resolutions,
+        default_duration=default_duration,
+        default_aspect_ratio=default_aspect,
+        default_resolution=default_resolution,
+        audio=audio,
+        seed=opt("seed", bool, False),
+        negative_prompt=opt("negative_prompt", bool, False),
+        image_input=opt("image_input", bool, False),
+        usd_per_second=prices,
+        expected_latency_s=float(latency),
+        max_prompt_chars=max_prompt,
+        rules=tuple(rules),
+        duration_format=duration_format,
+        image_model_id=opt("image_model_id", str, None),
+        send_resolution=opt("send_resolution", bool, True),
+        requests_per_minute=rpm,
+        notes=opt("notes", str, ""),
+        extra=opt("extra", dict, {}),
+    )
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)

@@ -1,0 +1,108 @@
+"""The small async interface every video provider implements, and the values it exchanges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from core.catalog import ModelSpec
+    from core.errors import GenerationError
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """A validated request, ready to be turned into one provider call."""
+
+    prompt: str
+    model: ModelSpec
+    duration: int
+    aspect_ratio: str
+    resolution: str
+    negative_prompt: str | None = None
+    seed: int | None = None
+    image: bytes | None = None
+    image_mime_type: str | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Pixel width and height implied by resolution and aspect ratio."""
+        return frame_size(self.resolution, self.aspect_ratio)
+
+
+_SHORT_SIDE = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "4k": 2160}
+
+
+def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
+    """(width, height) for e.g. ('720p', '16:9') -> (1280, 720); ('720p', '9:16') -> (720, 1280)."""
+    short = _SHORT_SIDE[resolution]
+    a, b = (int(x) for x in aspect_ratio.split(":"))
+    long = round(short * max(a, b) / min(a, b))
+    long += long % 2  # H.264 wants even dimensions
+    return (long, short) if a >= b else (short, long)
+
+
+class JobState(StrEnum):
+    """What a poll found."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """Where a finished video is: inline bytes, or a URL/URI the provider can download."""
+
+    data: bytes | None = None
+    url: str | None = None
+    size_hint: int | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One observation of a provider job."""
+
+    state: JobState
+    queue_position: int | None = None
+    progress: float | None = None  # 0.0-1.0 when the provider reports it
+    video: VideoSource | None = None  # set when SUCCEEDED
+    error: GenerationError | None = None  # set when FAILED
+    billed_usd: float | None = None  # the provider's own cost figure, when it reports usage
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """Everything needed to address a submitted job again, also after a restart."""
+
+    job_id: str
+    provider_model_id: str
+
+
+class Provider(Protocol):
+    """One video API. Implementations raise GenerationError for every failure."""
+
+    name: str
+    poll_interval: float  # seconds between polls
+    supports_cancel: bool
+
+    async def submit(self, request: VideoRequest) -> str:
+        """Start a job and return the provider's job id. Never retries by itself."""
+
+    async def poll(self, ref: JobRef) -> PollResult:
+        """Observe the job once. Also the resume call after a restart."""
+
+    async def fetch(self, ref: JobRef, video: VideoSource, dest: Path, max_bytes: int) -> int:
+        """Write the finished video to `dest` (streamed, at most `max_bytes`); return its size."""
+
+    async def cancel(self, ref: JobRef) -> bool:
+        """Ask the provider to stop the job; False when the API has no cancel."""
+
+    async def list_models(self) -> list[str] | None:
+        """Model ids the API offers, or None when the API cannot list them (used by `doctor`)."""
+
+    async def aclose(self) -> None:
+        """Release HTTP sessions."""

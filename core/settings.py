@@ -1,0 +1,173 @@
+"""One typed settings object, read from the environment and `.env` (the real environment wins)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+def _secret() -> Any:
+    return field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the bot reads. `.env.example` documents each key."""
+
+    discord_token: str = _secret()
+    database_url: str = ""
+    output_dir: Path = PROJECT_DIR / "data" / "videos"
+    default_model: str = ""
+    model_catalog: Path | None = None
+    gemini_api_key: str = _secret()
+    google_gemini_base_url: str | None = None
+    google_cloud_project: str | None = None
+    google_cloud_location: str = "us-central1"
+    vertex_api_key: str = _secret()
+    google_vertex_base_url: str | None = None
+    fal_key: str = _secret()
+    fal_queue_url: str = "https://queue.fal.run"
+    admin_user_ids: frozenset[int] = frozenset()
+    quota_daily_videos: int = 5
+    quota_daily_seconds: int = 60
+    daily_spend_cap_usd: float = 10.0
+    max_concurrent_jobs: int = 4
+    demo_latency: float = 8.0
+    output_retention_days: float = 30.0
+    max_video_bytes: int = 200 * 1024 * 1024
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite://{PROJECT_DIR / 'data' / 'videobot.sqlite3'}")
+        if not self.default_model:
+            object.__setattr__(self, "default_model", "omni-1.2-flash" if self.gemini_api_key else "demo")
+
+    @property
+    def vertex_configured(self) -> bool:
+        """Vertex needs a project (application default credentials) or an express-mode key."""
+        return bool(self.google_cloud_project or self.vertex_api_key)
+
+    def configured_providers(self) -> dict[str, bool]:
+        """Which providers have what they need to be called."""
+        return {
+            "demo": True,
+            "gemini": bool(self.gemini_api_key),
+            "vertex": self.vertex_configured,
+            "fal": bool(self.fal_key),
+        }
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _optional_text(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _path(value: str) -> Path:
+    return Path(value.strip()).expanduser()
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = int(value.strip())
+        if number < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return number
+
+    return parse
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value.strip())
+    if number < 0 or number != number:
+        raise ValueError("must be a number >= 0")
+    return number
+
+
+def _id_list(value: str) -> frozenset[int]:
+    ids = set()
+    for part in value.replace(" ", "").split(","):
+        if part:
+            if not part.isdigit():
+                raise ValueError(f"{part!r} is not a Discord user id")
+            ids.add(int(part))
+    return frozenset(ids)
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _url(value: str) -> str | None:
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value or None
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "discord_token": _text,
+    "database_url": _text,
+    "output_dir": _path,
+    "default_model": _text,
+    "model_catalog": lambda v: _path(v) if v.strip() else None,
+    "gemini_api_key": _text,
+    "google_gemini_base_url": _url,
+    "google_cloud_project": _optional_text,
+    "google_cloud_location": _text,
+    "vertex_api_key": _text,
+    "google_vertex_base_url": _url,
+    "fal_key": _text,
+    "fal_queue_url": _url,
+    "admin_user_ids": _id_list,
+    "quota_daily_videos": _int_at_least(0),
+    "quota_daily_seconds": _int_at_least(0),
+    "daily_spend_cap_usd": _non_negative_float,
+    "max_concurrent_jobs": _int_at_least(1),
+    "demo_latency": _non_negative_float,
+    "output_retention_days": _non_negative_float,
+    "max_video_bytes": _int_at_least(1024),
+    "log_level": _log_level,
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = PROJECT_DIR / ".env"
+) -> Settings:
+    """Build Settings from `environ` (default: os.environ) over the `.env` file; fail naming the key."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    kwargs: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = f.name.upper()
+        raw = values.get(key)
+        if raw is None or (raw.strip() == "" and f.name not in ("model_catalog",)):
+            continue
+        try:
+            kwargs[f.name] = _PARSERS[f.name](raw)
+        except ValueError as exc:
+            raise SettingsError(f"setting {key} is malformed: {exc}") from None
+    settings = Settings(**kwargs)
+    if settings.model_catalog is not None and not settings.model_catalog.is_file():
+        raise SettingsError(f"setting MODEL_CATALOG points at {settings.model_catalog}, which does not exist")
+    return settings

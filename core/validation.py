@@ -1,0 +1,116 @@
+"""Turn raw user input into a VideoRequest for one catalog model, or say exactly what is wrong."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from core.catalog import Catalog, ModelSpec
+from core.errors import ErrorCategory, GenerationError, invalid
+from core.providers.base import VideoRequest
+
+MAX_PROMPT_CHARS = 2000
+MAX_NEGATIVE_PROMPT_CHARS = 500
+MAX_SEED = 2**32 - 1
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """What a user asked for, before validation. None means "the model's default"."""
+
+    prompt: str
+    model: str | None = None
+    duration: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None
+    image: bytes | None = None
+    image_mime_type: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """Remove control characters (keeping newlines and tabs as spaces) and trim."""
+    kept = []
+    for ch in text:
+        if ch in "\n\t\r":
+            kept.append(" " if ch != "\n" else "\n")
+        elif unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            kept.append(ch)
+    return "".join(kept).strip()
+
+
+def resolve_model(catalog: Catalog, available: set[str], name: str | None, default: str) -> ModelSpec:
+    """The catalog model for `name` (default when None), which must be available."""
+    name = (name or default).strip()
+    spec = catalog.get(name)
+    if spec is None:
+        choices = ", ".join(sorted(available)) or "none"
+        raise invalid(f"model: unknown model '{name}'. Available models: {choices}")
+    if spec.provider not in available:
+        raise GenerationError(
+            ErrorCategory.MODEL_UNAVAILABLE,
+            f"model: '{name}' needs the {spec.provider} provider, which is not configured on this bot",
+        )
+    return spec
+
+
+def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
+    """Check every field against the model's limits; the error names the field and the allowed values."""
+    prompt = clean_text(params.prompt or "")
+    if not prompt:
+        raise invalid("prompt: must not be empty")
+    limit = min(spec.max_prompt_chars, MAX_PROMPT_CHARS)
+    if len(prompt) > limit:
+        raise invalid(f"prompt: {len(prompt)} characters is too long; at most {limit} are allowed")
+
+    duration = spec.default_duration if params.duration is None else params.duration
+    if duration not in spec.durations:
+        raise invalid(f"duration: {duration} s is not offered by {spec.name}; allowed: {_list(spec.durations)} s")
+    aspect = spec.default_aspect_ratio if params.aspect_ratio is None else params.aspect_ratio.strip()
+    if aspect not in spec.aspect_ratios:
+        raise invalid(f"aspect_ratio: '{aspect}' is not offered by {spec.name}; allowed: {_list(spec.aspect_ratios)}")
+    resolution = spec.default_resolution if params.resolution is None else params.resolution.strip().lower()
+    if resolution not in spec.resolutions:
+        raise invalid(f"resolution: '{resolution}' is not offered by {spec.name}; allowed: {_list(spec.resolutions)}")
+    for rule in spec.rules:
+        if resolution in rule.resolutions and duration not in rule.durations:
+            raise invalid(f"duration: {rule.message}; allowed at {resolution}: {_list(rule.durations)} s")
+
+    negative = clean_text(params.negative_prompt) if params.negative_prompt else None
+    if negative:
+        if not spec.negative_prompt:
+            raise invalid(f"negative_prompt: {spec.name} does not take a negative prompt")
+        if len(negative) > MAX_NEGATIVE_PROMPT_CHARS:
+            raise invalid(f"negative_prompt: at most {MAX_NEGATIVE_PROMPT_CHARS} characters are allowed")
+    seed = params.seed
+    if seed is not None:
+        if not spec.seed:
+            raise invalid(f"seed: {spec.name} does not take a seed")
+        if not 0 <= seed <= MAX_SEED:
+            raise invalid(f"seed: must be between 0 and {MAX_SEED}")
+    if params.image is not None:
+        if not spec.image_input:
+            raise invalid(f"image: {spec.name} does not take an image")
+        if params.image_mime_type not in IMAGE_TYPES:
+            raise invalid(f"image: type {params.image_mime_type or 'unknown'} is not allowed; use PNG, JPEG or WebP")
+        if len(params.image) > MAX_IMAGE_BYTES:
+            raise invalid(f"image: {len(params.image)} bytes is more than {MAX_IMAGE_BYTES} allowed")
+
+    return VideoRequest(
+        prompt=prompt,
+        model=spec,
+        duration=duration,
+        aspect_ratio=aspect,
+        resolution=resolution,
+        negative_prompt=negative or None,
+        seed=seed,
+        image=params.image,
+        image_mime_type=params.image_mime_type if params.image is not None else None,
+    )
+
+
+def _list(values: tuple) -> str:
+    return ", ".join(str(v) for v in values)

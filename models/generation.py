@@ -1,0 +1,75 @@
+"""One video job, from request to file: the durable record every feature reads."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class GenerationStatus(StrEnum):
+    """Lifecycle: pending -> (queued) -> processing -> completed | failed | cancelled."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for completed, failed and cancelled."""
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {GenerationStatus.COMPLETED, GenerationStatus.FAILED, GenerationStatus.CANCELLED}
+)
+ACTIVE_STATUSES = frozenset(
+    {GenerationStatus.PENDING, GenerationStatus.QUEUED, GenerationStatus.PROCESSING}
+)
+
+
+class Generation(Model):
+    """A job. `id` is the generation_id users and logs refer to."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="generations", on_delete=fields.CASCADE)
+    guild_id = fields.BigIntField(null=True)
+    channel_id = fields.BigIntField(null=True)
+    message_id = fields.BigIntField(null=True)
+
+    prompt = fields.TextField()
+    model = fields.CharField(max_length=64)
+    provider = fields.CharField(max_length=16)
+    provider_model_id = fields.CharField(max_length=200)
+    config = fields.JSONField(default=dict)  # duration, aspect_ratio, resolution, negative_prompt, seed
+    video_seconds = fields.IntField()  # requested length: what the quota is charged
+    estimated_cost_usd = fields.FloatField(default=0.0)
+
+    status = fields.CharEnumField(GenerationStatus, max_length=16, default=GenerationStatus.PENDING)
+    provider_job_id = fields.CharField(max_length=500, null=True)
+    submit_started_at = fields.DatetimeField(null=True)  # set before the create call: never submit twice
+    attempts = fields.IntField(default=0)
+
+    video_path = fields.CharField(max_length=1000, null=True)
+    video_bytes = fields.BigIntField(null=True)
+    duration = fields.FloatField(null=True)  # seconds from start of work to completion
+    stage_timings = fields.JSONField(default=dict)  # stage name -> seconds
+    error = fields.TextField(null=True)
+    error_type = fields.CharField(max_length=32, null=True)
+
+    quota_day = fields.DateField()  # the UTC day the quota was charged to
+    refunded = fields.BooleanField(default=False)
+    spend_released = fields.BooleanField(default=False)
+
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    submitted_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "generations"
+        indexes = (("user_id", "created_at"), ("status", "created_at"), ("model", "status"))
