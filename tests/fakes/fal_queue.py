@@ -1,0 +1,559 @@
+"""A local fake of fal.ai's queue API (queue.fal.run) and its media host, for tests and CLI runs.
+
+Routes (providers.md section 4.2):
+    POST /{owner}/{app}[/{path...}]          submit  -> 200 {request_id, response_url, status_url, cancel_url}
+    GET  /{owner}/{app}/requests/{id}/status status  -> 202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED
+    GET  /{owner}/{app}/requests/{id}        result  -> 200 {"video": {...}} or an error with a `detail` body
+    PUT  /{owner}/{app}/requests/{id}/cancel cancel  -> 202 CANCELLATION_REQUESTED / 400 ALREADY_COMPLETED
+    GET  /files/{name}                       the mp4 (plain unauthenticated GET, like v3b.fal.media)
+
+Every returned URL is absolute (http://127.0.0.1:{port}/...). The scenario of a job is chosen at submit:
+a `[fake:NAME]` directive in the prompt picks SCENARIOS[NAME], otherwise `fake.scenario` applies.
+Run standalone with `python -m tests.fakes.fal_queue --port N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.sample_video import sample_mp4
+
+DEFAULT_KEY = "test-fal-key"
+DIRECTIVE = re.compile(r"\[fake:([A-Za-z0-9_\-]+)\]")
+ROUTES = ("submit", "status", "result", "cancel", "file")
+
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+CONTENT_POLICY_MSG = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One abnormal reply on a route; the first matching fault with hits left answers the call."""
+
+    route: str  # submit | status | result | cancel | file
+    status: int | None = None  # None: the normal reply (after `delay`)
+    body: Any = None  # dict/list -> JSON; str -> sent verbatim with `content_type`
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    times: int | None = None  # how many calls it answers; None = every call
+    delay: float = 0.0  # seconds to stall before replying
+    drop: bool = False  # do the work (submit: create the job), then close the connection with no reply
+    truncate: bool = False  # file only: promise the full Content-Length, send half, close
+
+    def __post_init__(self) -> None:
+        if self.route not in ROUTES:
+            raise ValueError(f"unknown route {self.route!r}; use one of {ROUTES}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How one job behaves: polls before completion, its outcome, and faults per route."""
+
+    queued_polls: int = 0  # IN_QUEUE replies, queue_position counting down to 0
+    running_polls: int = 0  # IN_PROGRESS replies after that
+    progress_logs: bool = False  # IN_PROGRESS logs carry "Generating video: NN%"
+    error: str | None = None  # COMPLETED carries this error (the model failed)
+    error_type: str | None = None
+    chunked_file: bool = False  # serve the mp4 without Content-Length
+    video: bytes | None = None  # file bytes; None = a real tiny mp4
+    faults: tuple[Fault, ...] = ()
+
+
+def _content_policy_detail(prompt: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": ["body", "prompt"],
+            "msg": CONTENT_POLICY_MSG,
+            "type": "content_policy_violation",
+            "url": "https://docs.fal.ai/errors#content_policy_violation",
+            "input": prompt,
+        }
+    ]
+
+
+_RUNNER_503 = {
+    "status": 503,
+    "body": {"detail": "Runner scheduling failure", "error_type": "runner_scheduling_failure"},
+    "headers": {"X-Fal-Error-Type": "runner_scheduling_failure"},
+}
+_NGINX = {"status": 502, "body": NGINX_502, "content_type": "text/html"}
+_RATE = {"status": 429, "body": {"detail": "Rate limit exceeded"}, "headers": {"Retry-After": "7"}}
+# Fault body placeholder: a 422 content_policy_violation detail that echoes the job's prompt.
+CONTENT_POLICY_BODY = object()
+_CONTENT_POLICY = {"status": 422, "body": CONTENT_POLICY_BODY}
+
+SCENARIOS: dict[str, Scenario] = {
+    "success": Scenario(),
+    "queued": Scenario(queued_polls=3, running_polls=2),
+    "progress": Scenario(running_polls=3, progress_logs=True),
+    "long_queue": Scenario(queued_polls=10_000),
+    "failed": Scenario(error="Runner disconnected during generation", error_type="runner_disconnected"),
+    "result_500": Scenario(
+        faults=(Fault("result", 500, {"detail": "Video generation failed: upstream error"}),)
+    ),
+    "safety": Scenario(faults=(Fault("result", **_CONTENT_POLICY),)),
+    "safety_submit": Scenario(faults=(Fault("submit", **_CONTENT_POLICY),)),
+    "invalid_submit": Scenario(
+        faults=(
+            Fault(
+                "submit",
+                422,
+                {
+                    "detail": [
+                        {
+                            "loc": ["body", "duration"],
+                            "msg": "Input should be '4s', '6s' or '8s'",
+                            "type": "literal_error",
+                        }
+                    ]
+                },
+            ),
+        )
+    ),
+    "rate_limit_submit": Scenario(faults=(Fault("submit", times=1, **_RATE),)),
+    "rate_limit_status": Scenario(faults=(Fault("status", times=2, **_RATE),)),
+    "submit_503": Scenario(faults=(Fault("submit", times=1, **_RUNNER_503),)),
+    "status_503": Scenario(faults=(Fault("status", times=1, **_RUNNER_503),)),
+    "submit_500": Scenario(faults=(Fault("submit", 500, {"detail": "Internal Server Error"}),)),
+    "submit_502": Scenario(faults=(Fault("submit", **_NGINX),)),
+    "status_502": Scenario(faults=(Fault("status", times=1, **_NGINX),)),
+    "malformed_submit": Scenario(faults=(Fault("submit", 200, "{not json"),)),
+    "malformed_status": Scenario(faults=(Fault("status", 200, "{not json", times=1),)),
+    "missing_logs": Scenario(
+        running_polls=1, faults=(Fault("status", 202, {"status": "IN_PROGRESS"}, times=1),)
+    ),
+    "missing_queue_position": Scenario(
+        queued_polls=1, faults=(Fault("status", 202, {"status": "IN_QUEUE"}, times=1),)
+    ),
+    "unknown_id": Scenario(faults=(Fault("status", 404, {"detail": "Request not found"}),)),
+    "model_retired": Scenario(faults=(Fault("submit", 404, {"detail": "Application not found"}),)),
+    "bad_key": Scenario(faults=(Fault("submit", 401, {"detail": "Unauthorized"}),)),
+    "file_404": Scenario(faults=(Fault("file", 404, {"detail": "Not Found"}, times=2),)),
+    "file_truncated": Scenario(faults=(Fault("file", truncate=True, times=1),)),
+    "slow_submit": Scenario(faults=(Fault("submit", delay=5.0),)),
+    "slow_status": Scenario(faults=(Fault("status", delay=5.0, times=1),)),
+    "slow_file": Scenario(faults=(Fault("file", delay=5.0, times=1),)),
+    "lost_submit": Scenario(faults=(Fault("submit", drop=True),)),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it."""
+
+    route: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
+@dataclass
+class FakeJob:
+    """One queued request and its progress through the scenario."""
+
+    request_id: str
+    endpoint: str
+    app: str  # owner/app
+    arguments: dict[str, Any]
+    scenario: Scenario
+    polls: int = 0
+    completed: bool = False
+    cancelled: bool = False
+
+    @property
+    def file_name(self) -> str:
+        """The name under /files/ of this job's video."""
+        return f"{self.request_id}.mp4"
+
+
+class FakeFalQueue:
+    """aiohttp server imitating queue.fal.run plus the fal media host."""
+
+    def __init__(self, key: str = DEFAULT_KEY, scenario: Scenario | None = None, port: int = 0) -> None:
+        self.key = key
+        self.scenario = scenario or Scenario()
+        self.requests: list[RecordedRequest] = []
+        self.jobs: dict[str, FakeJob] = {}
+        self.retired_endpoints: set[str] = set()
+        self._port = port
+        self._hits: dict[tuple[str, int], int] = {}
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self.base_url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind 127.0.0.1 and start serving."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/files/{name}", self._file)
+        app.router.add_get("/{owner}/{app}/requests/{id}/status", self._status)
+        app.router.add_get("/{owner}/{app}/requests/{id}", self._result)
+        app.router.add_put("/{owner}/{app}/requests/{id}/cancel", self._cancel)
+        app.router.add_post("/{tail:.+}", self._submit)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        """Stop serving; stalled replies end at once."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeFalQueue:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- test helpers -------------------------------------------------------------------------------
+
+    def seed_request(
+        self, endpoint: str, scenario: Scenario | None = None, request_id: str | None = None
+    ) -> str:
+        """Create a job as if submitted earlier (for resume tests); return its request id."""
+        job = self._create_job(endpoint, {"prompt": "seeded"}, scenario or self.scenario, request_id)
+        return job.request_id
+
+    def requests_to(self, route: str) -> list[RecordedRequest]:
+        """The recorded requests of one route (submit, status, result, cancel, file)."""
+        return [r for r in self.requests if r.route == route]
+
+    def urls(self, job: FakeJob) -> dict[str, str]:
+        """The absolute queue URLs of a job."""
+        base = f"{self.base_url}/{job.app}/requests/{job.request_id}"
+        return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _create_job(
+        self, endpoint: str, arguments: dict[str, Any], scenario: Scenario, request_id: str | None = None
+    ) -> FakeJob:
+        rid = request_id or str(uuid.uuid4())
+        app = "/".join(endpoint.split("/")[:2])
+        job = FakeJob(rid, endpoint, app, arguments, scenario)
+        self.jobs[rid] = job
+        return job
+
+    async def _record(self, route: str, request: web.Request) -> RecordedRequest:
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw
+        rec = RecordedRequest(
+            route, request.method, request.path, dict(request.query), dict(request.headers), body
+        )
+        self.requests.append(rec)
+        return rec
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Key {self.key}"
+
+    def _pick_fault(self, scope: str, scenario: Scenario, route: str) -> Fault | None:
+        for index, fault in enumerate(scenario.faults):
+            if fault.route != route:
+                continue
+            used = self._hits.get((scope, index), 0)
+            if fault.times is None or used < fault.times:
+                self._hits[(scope, index)] = used + 1
+                return fault
+        return None
+
+    async def _stall(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _job(self, request: web.Request) -> FakeJob | None:
+        job = self.jobs.get(request.match_info["id"])
+        app = f"{request.match_info['owner']}/{request.match_info['app']}"
+        return job if job is not None and job.app == app else None
+
+    @staticmethod
+    def _fault_response(fault: Fault, prompt: str = "") -> web.Response:
+        body = fault.body
+        if body is CONTENT_POLICY_BODY:
+            body = {"detail": _content_policy_detail(prompt)}
+        if isinstance(body, dict | list):
+            return web.json_response(body, status=fault.status or 200, headers=dict(fault.headers))
+        return web.Response(
+            status=fault.status or 200,
+            text=body or "",
+            content_type=fault.content_type,
+            headers=dict(fault.headers),
+        )
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=200)
+
+    # -- handlers -------------------------------------------------------------------------------------
+
+    async def _submit(self, request: web.Request) -> web.StreamResponse:
+        rec = await self._record("submit", request)
+        if not self._authorized(request):
+            return web.json_response({"detail": "Unauthorized"}, status=401)
+        endpoint = request.match_info["tail"].strip("/")
+        if endpoint.count("/") < 1 or endpoint in self.retired_endpoints:
+            return web.json_response({"detail": "Application not found"}, status=404)
+        arguments = rec.json
+        if not isinstance(arguments, dict):
+            detail = [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
+            return web.json_response({"detail": detail}, status=422)
+        prompt = str(arguments.get("prompt", ""))
+        scenario = self.scenario
+        match = DIRECTIVE.search(prompt)
+        if match:
+            if match.group(1) not in SCENARIOS:
+                return web.json_response({"detail": f"unknown fake scenario {match.group(1)!r}"}, status=400)
+            scenario = SCENARIOS[match.group(1)]
+        fault = self._pick_fault(f"submit:{id(scenario)}", scenario, "submit")
+        if fault is not None and fault.status is not None and fault.status >= 300:
+            await self._stall(fault.delay)
+            return self._fault_response(fault, prompt)
+        problem = _validate(endpoint, arguments)
+        if problem:
+            return web.json_response({"detail": [problem]}, status=422)
+        job = self._create_job(endpoint, arguments, scenario)
+        if fault is not None:
+            await self._stall(fault.delay)
+            if fault.drop:
+                return self._drop(request)
+            if fault.status is not None:
+                return self._fault_response(fault, prompt)
+        reply = {
+            "status": "IN_QUEUE",
+            "request_id": job.request_id,
+            **self.urls(job),
+            "queue_position": max(scenario.queued_polls - 1, 0),
+            "logs": None,
+            "metrics": {},
+        }
+        return web.json_response(reply)
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        await self._record("status", request)
+        if not self._authorized(request):
+            return web.json_response({"detail": "Unauthorized"}, status=401)
+        job = self._job(request)
+        if job is None:
+            return web.json_response({"detail": "Request not found"}, status=404)
+        fault = self._pick_fault(job.request_id, job.scenario, "status")
+        if fault is not None:
+            await self._stall(fault.delay)
+            if fault.drop:
+                return self._drop(request)
+            if fault.status is not None:
+                return self._fault_response(fault)
+        with_logs = request.query.get("logs", "0").lower() in ("1", "true")
+        code, body = self._advance(job, with_logs)
+        return web.json_response(body, status=code)
+
+    def _advance(self, job: FakeJob, with_logs: bool) -> tuple[int, dict[str, Any]]:
+        sc = job.scenario
+        step = job.polls
+        job.polls += 1
+        base: dict[str, Any] = {"request_id": job.request_id, **self.urls(job)}
+        if job.cancelled:
+            job.completed = True
+            logs = [_log("Request cancelled")] if with_logs else None
+            return 200, {
+                **base,
+                "status": "COMPLETED",
+                "logs": logs,
+                "metrics": {},
+                "error": "Request cancelled by user",
+                "error_type": "request_cancelled",
+            }
+        if not job.completed and step < sc.queued_polls:
+            return 202, {**base, "status": "IN_QUEUE", "queue_position": sc.queued_polls - 1 - step}
+        running_step = step - sc.queued_polls
+        if not job.completed and running_step < sc.running_polls:
+            logs = None
+            if with_logs:
+                logs = [_log("Starting generation")]
+                if sc.progress_logs:
+                    pct = round(100 * (running_step + 1) / (sc.running_polls + 1))
+                    logs.append(_log(f"Generating video: {pct}%"))
+            return 202, {**base, "status": "IN_PROGRESS", "logs": logs}
+        job.completed = True
+        body = {
+            **base,
+            "status": "COMPLETED",
+            "logs": [_log("Starting generation"), _log("Done")] if with_logs else None,
+            "metrics": {"inference_time": 42.1},
+        }
+        if sc.error is not None:
+            body["error"] = sc.error
+            body["error_type"] = sc.error_type
+        return 200, body
+
+    async def _result(self, request: web.Request) -> web.StreamResponse:
+        await self._record("result", request)
+        if not self._authorized(request):
+            return web.json_response({"detail": "Unauthorized"}, status=401)
+        job = self._job(request)
+        if job is None:
+            return web.json_response({"detail": "Request not found"}, status=404)
+        if not job.completed:
+            return web.json_response({"detail": "Request is still in progress"}, status=400)
+        fault = self._pick_fault(job.request_id, job.scenario, "result")
+        if fault is not None:
+            await self._stall(fault.delay)
+            if fault.drop:
+                return self._drop(request)
+            if fault.status is not None:
+                return self._fault_response(fault, str(job.arguments.get("prompt", "")))
+        if job.cancelled:
+            return web.json_response({"detail": "Request was cancelled"}, status=400)
+        if job.scenario.error is not None:
+            return web.json_response(
+                {"detail": job.scenario.error, "error_type": job.scenario.error_type}, status=500
+            )
+        video = self._video(job)
+        return web.json_response(
+            {
+                "video": {
+                    "url": f"{self.base_url}/files/{job.file_name}",
+                    "content_type": "video/mp4",
+                    "file_name": "output.mp4",
+                    "file_size": len(video),
+                },
+                "seed": 123456,
+            }
+        )
+
+    async def _cancel(self, request: web.Request) -> web.StreamResponse:
+        await self._record("cancel", request)
+        if not self._authorized(request):
+            return web.json_response({"detail": "Unauthorized"}, status=401)
+        job = self._job(request)
+        if job is None:
+            return web.json_response({"status": "NOT_FOUND"}, status=404)
+        fault = self._pick_fault(job.request_id, job.scenario, "cancel")
+        if fault is not None:
+            await self._stall(fault.delay)
+            if fault.status is not None:
+                return self._fault_response(fault)
+        if job.completed:
+            return web.json_response({"status": "ALREADY_COMPLETED"}, status=400)
+        job.cancelled = True
+        return web.json_response({"status": "CANCELLATION_REQUESTED"}, status=202)
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        await self._record("file", request)
+        name = request.match_info["name"]
+        job = self.jobs.get(name.removesuffix(".mp4"))
+        if job is None or not job.completed or job.cancelled or name != job.file_name:
+            return web.json_response({"detail": "Not Found"}, status=404)
+        video = self._video(job)
+        fault = self._pick_fault(job.request_id, job.scenario, "file")
+        if fault is not None:
+            await self._stall(fault.delay)
+            if fault.status is not None:
+                return self._fault_response(fault)
+            if fault.truncate:
+                return await self._send_truncated(request, video)
+        if job.scenario.chunked_file:
+            resp = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+            resp.enable_chunked_encoding()
+            await resp.prepare(request)
+            for start in range(0, len(video), 4096):
+                await resp.write(video[start : start + 4096])
+            await resp.write_eof()
+            return resp
+        return web.Response(body=video, content_type="video/mp4")
+
+    @staticmethod
+    async def _send_truncated(request: web.Request, video: bytes) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        resp.content_length = len(video)
+        await resp.prepare(request)
+        await resp.write(video[: len(video) // 2])
+        if request.transport is not None:
+            request.transport.close()
+        return resp
+
+    @staticmethod
+    def _video(job: FakeJob) -> bytes:
+        return job.scenario.video if job.scenario.video is not None else sample_mp4()
+
+
+def _log(message: str) -> dict[str, str]:
+    return {"message": message, "level": "INFO", "source": "user", "timestamp": "2026-11-24T00:00:00.000000"}
+
+
+# Input checks of the endpoint families we use (enough to catch a wrong argument shape).
+_VEO_DURATIONS = ("4s", "6s", "8s")
+_KLING_DURATIONS = tuple(str(n) for n in range(3, 16))
+
+
+def _validate(endpoint: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """A pydantic-style error item when `args` do not fit the endpoint, else None."""
+
+    def bad(loc: str, msg: str, kind: str) -> dict[str, Any]:
+        return {"loc": ["body", loc], "msg": msg, "type": kind, "input": args.get(loc)}
+
+    if not isinstance(args.get("prompt"), str) or not args["prompt"]:
+        return bad("prompt", "Field required", "missing")
+    if endpoint.startswith("fal-ai/veo3.1"):
+        if "duration" in args and args["duration"] not in _VEO_DURATIONS:
+            return bad("duration", "Input should be '4s', '6s' or '8s'", "literal_error")
+        if "resolution" in args and args["resolution"] not in ("720p", "1080p", "4k"):
+            return bad("resolution", "Input should be '720p', '1080p' or '4k'", "literal_error")
+        if endpoint.endswith("image-to-video") and not isinstance(args.get("image_url"), str):
+            return bad("image_url", "Field required", "missing")
+    if endpoint.startswith("fal-ai/kling-video"):
+        if "duration" in args and args["duration"] not in _KLING_DURATIONS:
+            return bad("duration", "Input should be '3', '4', ... or '15'", "literal_error")
+        if args.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1"):
+            return bad("aspect_ratio", "Input should be '16:9', '9:16' or '1:1'", "literal_error")
+    return None
+
+
+async def _serve(port: int, key: str) -> None:
+    async with FakeFalQueue(key=key, port=port) as fake:
+        print(fake.base_url, flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    """Serve the fake until killed; prints the base URL on one line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--key", default=DEFAULT_KEY, help="the accepted fal key (Authorization: Key <key>)")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, args.key))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,561 @@
+"""A local fake of the Gemini API Interactions routes (Omni Flash video) and the files download route.
+
+Faithful to /work/shared/docs/providers.md sections 2.2-2.4: v1beta paths, `x-goog-api-key` auth, the
+create/get/cancel/delete interaction shapes (video in `steps[].content[]`), `{"error": {"code", "message"}}`
+error bodies, and real-form `https://generativelanguage.googleapis.com/v1beta/files/<id>:download?alt=media`
+URIs (the SDK keeps only the id and calls its own base URL).
+
+Each job runs a `Scenario` (data, not flags). A job gets the fake's default scenario, unless its prompt
+carries a directive such as `[fake:safety]` (one of SCENARIOS). Standalone use for subprocess runs:
+
+    python -m tests.fakes.gemini_api --port 8089 [--api-key KEY] [--scenario NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.sample_video import sample_mp4
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "v1beta"
+DEFAULT_API_KEY = "test-gemini-key"
+FILE_URI = "https://generativelanguage.googleapis.com/v1beta/files/{file_id}:download?alt=media"
+VIDEO_TOKENS_PER_SECOND = 5792
+_DIRECTIVE = re.compile(r"\[fake:([a-z0-9_]+)\]")
+
+
+@dataclass(frozen=True)
+class HttpFault:
+    """One canned HTTP error reply."""
+
+    status: int
+    body: str
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+LISTED_MODELS = ("gemini-omni-1.2-flash", "gemini-omni-1.1-flash", "gemini-3-flash")
+
+
+def error_body(code: str, message: str) -> str:
+    """The Interactions error body: {"error": {"code": "<string>", "message": "..."}}."""
+    return json.dumps({"error": {"code": code, "message": message}})
+
+
+RATE_LIMIT_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. Please retry in 23.397s."
+)
+FAULT_429 = HttpFault(429, error_body("too_many_requests", RATE_LIMIT_MESSAGE))
+FAULT_500 = HttpFault(500, error_body("internal", "An internal error has occurred. Please retry."))
+FAULT_502 = HttpFault(
+    502,
+    "<!DOCTYPE html><html><head><title>Error 502 (Server Error)!!1</title></head>"
+    "<body><p><b>502.</b> That's an error.</p><p>The server encountered a temporary error.</p></body></html>",
+    content_type="text/html",
+)
+FAULT_503 = HttpFault(503, error_body("unavailable", "The model is overloaded. Please try again later."))
+FAULT_MALFORMED = HttpFault(200, "{not json")
+FAULT_MODEL_RETIRED = HttpFault(
+    404,
+    error_body(
+        "not_found",
+        "models/{model} is no longer available to new users. Please update your code to use a newer model.",
+    ),
+)
+FAULT_BAD_KEY = HttpFault(
+    400,
+    json.dumps(
+        {
+            "error": {
+                "code": 400,
+                "message": "API key not valid. Please pass a valid API key.",
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com",
+                    }
+                ],
+            }
+        }
+    ),
+)
+FILE_NOT_FOUND = HttpFault(
+    404, json.dumps({"error": {"code": 404, "message": "File not found.", "status": "NOT_FOUND"}})
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How one job behaves, from create to download."""
+
+    queued_polls: int = 0  # polls answered `queued` first
+    pending_polls: int = 0  # then polls answered `in_progress`
+    # success | failed | safety | rate_limited | never_finishes | <any other status string, sent verbatim>
+    # | no_status (the status key is left out)
+    outcome: str = "success"
+    delivery: str | None = None  # force "inline" / "uri"; None follows the request's response_format
+    create_fault: HttpFault | None = None  # create answers this and stores no job
+    poll_faults: tuple[HttpFault, ...] = ()  # the first polls answer these, then the job proceeds
+    lost_create_reply: bool = False  # create stores the job, then drops the connection
+    download_404s: int = 0  # the file 404s this many times before it is served
+    truncated_download: bool = False  # Content-Length larger than the body, then the connection closes
+    delays: dict[str, float] = field(default_factory=dict)  # seconds per route: create/poll/cancel/download
+    payload: str = "mp4"  # mp4 | garbage (bytes without the ftyp signature)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "success": Scenario(),
+    "pending": Scenario(queued_polls=1, pending_polls=2),
+    "inline": Scenario(delivery="inline"),
+    "uri": Scenario(delivery="uri"),
+    "failed": Scenario(outcome="failed"),
+    "safety": Scenario(outcome="safety"),
+    "rate_limited_on_poll": Scenario(outcome="rate_limited"),
+    "rate_limited_on_create": Scenario(create_fault=FAULT_429),
+    "http_429_on_poll": Scenario(poll_faults=(FAULT_429,)),
+    "server_error_on_create": Scenario(create_fault=FAULT_500),
+    "bad_gateway_on_create": Scenario(create_fault=FAULT_502),
+    "unavailable_on_create": Scenario(create_fault=FAULT_503),
+    "server_error_on_poll": Scenario(poll_faults=(FAULT_500,)),
+    "bad_gateway_on_poll": Scenario(poll_faults=(FAULT_502,)),
+    "unavailable_on_poll": Scenario(poll_faults=(FAULT_503,)),
+    "malformed_create": Scenario(create_fault=FAULT_MALFORMED),
+    "malformed_poll": Scenario(poll_faults=(FAULT_MALFORMED,)),
+    "model_retired": Scenario(create_fault=FAULT_MODEL_RETIRED),
+    "bad_key": Scenario(create_fault=FAULT_BAD_KEY),
+    "download_404": Scenario(delivery="uri", download_404s=2),
+    "truncated_download": Scenario(delivery="uri", truncated_download=True),
+    "garbage_video": Scenario(payload="garbage"),
+    "slow_create": Scenario(delays={"create": 3.0}),
+    "slow_poll": Scenario(delays={"poll": 3.0}),
+    "slow_download": Scenario(delivery="uri", delays={"download": 3.0}),
+    "lost_create_reply": Scenario(lost_create_reply=True),
+    "never_finishes": Scenario(outcome="never_finishes"),
+    "incomplete": Scenario(outcome="incomplete"),
+    "budget_exceeded": Scenario(outcome="budget_exceeded"),
+    "requires_action": Scenario(outcome="requires_action"),
+    "unknown_status": Scenario(outcome="paused_for_maintenance"),
+    "no_status": Scenario(outcome="no_status"),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any = None
+
+
+@dataclass
+class Job:
+    """One stored interaction."""
+
+    id: str
+    model: str
+    scenario: Scenario
+    prompt: str
+    duration_s: int
+    delivery: str
+    polls: int = 0
+    faults_served: int = 0
+    cancelled: bool = False
+    file_id: str | None = None
+
+
+@dataclass
+class StoredFile:
+    """A generated video behind the files download route."""
+
+    data: bytes
+    scenario: Scenario
+    downloads: int = 0
+
+
+class FakeGeminiApi:
+    """aiohttp server on 127.0.0.1 speaking the Interactions API; `async with FakeGeminiApi() as fake`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        scenario: Scenario | str = "success",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.api_key = api_key
+        self.scenario = scenario
+        self.host = host
+        self.port = port
+        self.requests: list[RecordedRequest] = []
+        self.models = list(LISTED_MODELS)
+        self.jobs: dict[str, Job] = {}
+        self.files: dict[str, StoredFile] = {}
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """Root URL to give the SDK as HttpOptions(base_url=...)."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind and serve."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post(f"/{API_VERSION}/interactions", self._create)
+        app.router.add_get(f"/{API_VERSION}/interactions/{{id}}", self._get)
+        app.router.add_post(f"/{API_VERSION}/interactions/{{id}}/cancel", self._cancel)
+        app.router.add_delete(f"/{API_VERSION}/interactions/{{id}}", self._delete)
+        app.router.add_get(f"/{API_VERSION}/models", self._list_models)
+        # aiohttp cannot match "<id>:download" inside a {var} route, so take the whole tail and split it.
+        app.router.add_get(f"/{API_VERSION}/files/{{tail:.+}}", self._download)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop serving; pending slow replies are abandoned."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeGeminiApi:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- test helpers ------------------------------------------------------------------------------
+
+    def seed_job(
+        self,
+        job_id: str | None = None,
+        scenario: Scenario | str = "success",
+        *,
+        model: str = "gemini-omni-1.2-flash",
+        duration_s: int = 6,
+        delivery: str = "uri",
+    ) -> str:
+        """Store a job as if an earlier process had created it (for resume tests); return its id."""
+        job_id = job_id or _new_interaction_id()
+        scen = self._resolve(scenario)
+        self.jobs[job_id] = Job(job_id, model, scen, "seeded", duration_s, scen.delivery or delivery)
+        return job_id
+
+    def requests_to(self, method: str, path_part: str) -> list[RecordedRequest]:
+        """Recorded requests with this method whose path contains `path_part`."""
+        return [r for r in self.requests if r.method == method and path_part in r.path]
+
+    @property
+    def creates(self) -> list[RecordedRequest]:
+        """Every create POST received."""
+        return [r for r in self.requests if r.method == "POST" and r.path == f"/{API_VERSION}/interactions"]
+
+    # -- routes ------------------------------------------------------------------------------------
+
+    async def _list_models(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        models = [
+            {"name": f"models/{m}", "displayName": m, "supportedActions": ["createInteraction"]}
+            for m in self.models
+        ]
+        return web.Response(body=json.dumps({"models": models}).encode(), content_type="application/json")
+
+    async def _create(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            return _fault(HttpFault(400, error_body("invalid_request", "model is required")))
+        prompt = _prompt_of(body.get("input"))
+        scenario = self._scenario_for(prompt)
+        await self._delay(scenario, "create")
+        if scenario.create_fault is not None:
+            fault = scenario.create_fault
+            return _fault(dataclasses.replace(fault, body=fault.body.replace("{model}", body["model"])))
+        fmt = body.get("response_format") or {}
+        if isinstance(fmt, list):
+            fmt = next((f for f in fmt if isinstance(f, dict) and f.get("type") == "video"), {})
+        job = Job(
+            id=_new_interaction_id(),
+            model=body["model"],
+            scenario=scenario,
+            prompt=prompt,
+            duration_s=_seconds(fmt.get("duration")),
+            delivery=scenario.delivery or fmt.get("delivery") or "inline",
+        )
+        self.jobs[job.id] = job
+        if scenario.lost_create_reply:
+            _drop_connection(request)
+            return web.Response(status=200)
+        status = "queued" if scenario.queued_polls else "in_progress"
+        return web.json_response(self._interaction(job, status))
+
+    async def _get(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        job = self.jobs.get(request.match_info["id"])
+        if job is None:
+            return _unknown_interaction(request.match_info["id"])
+        await self._delay(job.scenario, "poll")
+        if job.faults_served < len(job.scenario.poll_faults):
+            job.faults_served += 1
+            return _fault(job.scenario.poll_faults[job.faults_served - 1])
+        job.polls += 1
+        return web.json_response(self._observe(job))
+
+    async def _cancel(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        job = self.jobs.get(request.match_info["id"])
+        if job is None:
+            return _unknown_interaction(request.match_info["id"])
+        await self._delay(job.scenario, "cancel")
+        job.cancelled = True
+        return web.json_response(self._interaction(job, "cancelled"))
+
+    async def _delete(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        if self.jobs.pop(request.match_info["id"], None) is None:
+            return _unknown_interaction(request.match_info["id"])
+        return web.json_response({})
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        file_id, _, verb = request.match_info["tail"].partition(":")
+        stored = self.files.get(file_id)
+        if verb != "download" or request.query.get("alt") != "media" or stored is None:
+            return _fault(FILE_NOT_FOUND)
+        await self._delay(stored.scenario, "download")
+        stored.downloads += 1
+        if stored.downloads <= stored.scenario.download_404s:
+            return _fault(FILE_NOT_FOUND)
+        if stored.scenario.truncated_download:
+            return await _truncated(request, stored.data)
+        return web.Response(body=stored.data, content_type="video/mp4")
+
+    # -- shapes ------------------------------------------------------------------------------------
+
+    def _interaction(self, job: Job, status: str | None, **extra: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": job.id,
+            "object": "interaction",
+            "model": job.model,
+            "created": "2026-11-24T00:00:00Z",
+            "updated": "2026-11-24T00:00:00Z",
+        }
+        if status is not None:
+            out["status"] = status
+        out.update(extra)
+        return out
+
+    def _observe(self, job: Job) -> dict[str, Any]:
+        """The interaction as one poll sees it, advancing the scenario."""
+        scen = job.scenario
+        if job.cancelled:
+            return self._interaction(job, "cancelled")
+        if job.polls <= scen.queued_polls:
+            return self._interaction(job, "queued")
+        if job.polls <= scen.queued_polls + scen.pending_polls or scen.outcome == "never_finishes":
+            return self._interaction(job, "in_progress")
+        user_step = {"type": "user_input", "content": [{"type": "text", "text": job.prompt}]}
+        if scen.outcome == "success":
+            return self._interaction(
+                job,
+                "completed",
+                steps=[
+                    user_step,
+                    {"type": "thought", "signature": base64.b64encode(b"sig" * 16).decode()},
+                    {"type": "model_output", "content": [self._video_block(job)]},
+                ],
+                usage=_usage(job.duration_s * VIDEO_TOKENS_PER_SECOND),
+            )
+        if scen.outcome == "safety":
+            refusal = "I can't create that video because it may violate the content policy."
+            return self._interaction(
+                job,
+                "completed",
+                steps=[user_step, {"type": "model_output", "content": [{"type": "text", "text": refusal}]}],
+                usage=_usage(0),
+            )
+        if scen.outcome == "failed":
+            error = {"code": "internal", "message": "Video generation failed due to an internal error."}
+            return self._interaction(job, "failed", error=error)
+        if scen.outcome == "rate_limited":
+            error = {"code": "too_many_requests", "message": RATE_LIMIT_MESSAGE}
+            return self._interaction(job, "failed", error=error)
+        if scen.outcome == "no_status":
+            return self._interaction(job, None)
+        return self._interaction(job, scen.outcome)
+
+    def _video_block(self, job: Job) -> dict[str, Any]:
+        data = sample_mp4() if job.scenario.payload == "mp4" else b"\x00\x00\x00\x10notavideo" * 8
+        block: dict[str, Any] = {"type": "video", "mime_type": "video/mp4"}
+        if job.delivery == "uri":
+            if job.file_id is None:
+                job.file_id = secrets.token_hex(8)
+                self.files[job.file_id] = StoredFile(data, job.scenario)
+            block["uri"] = FILE_URI.format(file_id=job.file_id)
+        else:
+            block["data"] = base64.b64encode(data).decode()
+        return block
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _resolve(self, scenario: Scenario | str) -> Scenario:
+        return SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+
+    def _scenario_for(self, prompt: str) -> Scenario:
+        match = _DIRECTIVE.search(prompt)
+        if match and match.group(1) in SCENARIOS:
+            return SCENARIOS[match.group(1)]
+        return self._resolve(self.scenario)
+
+    async def _record(self, request: web.Request) -> Any:
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                json=body,
+            )
+        )
+        return body
+
+    def _check_key(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("x-goog-api-key", "").strip() == self.api_key:
+            return None
+        return _fault(FAULT_BAD_KEY)
+
+    async def _delay(self, scenario: Scenario, route: str) -> None:
+        seconds = scenario.delays.get(route, 0.0)
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+
+def _new_interaction_id() -> str:
+    return "v1_" + secrets.token_urlsafe(24).replace("-", "x").replace("_", "y")
+
+
+def _prompt_of(value: Any) -> str:
+    """The text of a create `input`: a string, content blocks, or user_input steps."""
+    if isinstance(value, str):
+        return value
+    texts: list[str] = []
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict):
+                if item.get("type") == "text" and isinstance(item.get("text"), str):
+                    texts.append(item["text"])
+                elif isinstance(item.get("content"), list):
+                    texts.append(_prompt_of(item["content"]))
+    return " ".join(t for t in texts if t)
+
+
+def _seconds(duration: Any) -> int:
+    match = re.fullmatch(r"(\d+)s", duration) if isinstance(duration, str) else None
+    return int(match.group(1)) if match else 8
+
+
+def _usage(video_tokens: int) -> dict[str, Any]:
+    by_modality = [{"modality": "video", "tokens": video_tokens}] if video_tokens else []
+    out = {"total_input_tokens": 9, "total_output_tokens": video_tokens, "total_tokens": 9 + video_tokens}
+    if by_modality:
+        out["output_tokens_by_modality"] = by_modality
+    return out
+
+
+def _fault(fault: HttpFault) -> web.Response:
+    return web.Response(
+        status=fault.status,
+        body=fault.body.encode(),
+        content_type=fault.content_type,
+        charset="utf-8",
+        headers=dict(fault.headers),
+    )
+
+
+def _unknown_interaction(job_id: str) -> web.Response:
+    return _fault(
+        HttpFault(400, error_body("invalid_request", f"Invalid interaction name: interactions/{job_id}"))
+    )
+
+
+def _drop_connection(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def _truncated(request: web.Request, data: bytes) -> web.StreamResponse:
+    """Announce the full length, send half, then close the connection."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "video/mp4"})
+    response.content_length = len(data)
+    await response.prepare(request)
+    await response.write(data[: len(data) // 2])
+    _drop_connection(request)
+    return response
+
+
+async def _serve(port: int, api_key: str, scenario: str) -> None:
+    fake = FakeGeminiApi(api_key=api_key, scenario=scenario, port=port)
+    async with fake:
+        print(fake.base_url, flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    """Serve the fake until killed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--scenario", default="success", choices=sorted(SCENARIOS))
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, args.api_key, args.scenario))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,442 @@
+"""A local fake of Veo on Vertex AI (predictLongRunning, fetchPredictOperation) for the google-genai SDK.
+
+Paths, bodies and error shapes follow docs/providers.md section 3.2:
+
+- project mode: ``POST /v1beta1/projects/{p}/locations/{l}/publishers/google/models/{m}:predictLongRunning``
+  and ``...:fetchPredictOperation`` with ``Authorization: Bearer <token>``;
+- express mode: the same without ``projects/{p}/locations/{l}/``, with ``x-goog-api-key``.
+
+A job's behaviour is a `Scenario` (data). Tests set ``fake.scenario`` (the default for new jobs) or put a
+directive such as ``[fake:safety]`` in the prompt (names in `SCENARIOS`).
+Standalone: ``python -m tests.fakes.vertex_api --port N`` prints the base URL and serves until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+from tests.fakes.sample_video import sample_mp4
+
+API_VERSION = "v1beta1"
+DEFAULT_API_KEY = "test-vertex-key"
+DEFAULT_TOKEN = "test-vertex-token"
+RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
+SAFETY_REASON = (
+    "Unable to show generated videos. All videos were filtered out because they violated Vertex AI's "
+    "usage guidelines. You will not be charged for blocked videos. Try rephrasing the prompt. "
+    "Support codes: 58061214"
+)
+DIRECTIVE = re.compile(r"\[fake:([a-z0-9_]+)\]")
+_MODEL_PATH = re.compile(
+    rf"^/{API_VERSION}/(?P<scope>projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/)?"
+    r"publishers/google/models/(?P<model>[^/:]+)$"
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A canned HTTP answer that replaces the normal one (an error, garbage, or a dropped connection)."""
+
+    status: int = 200
+    body: str = ""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    drop: bool = False  # close the connection without answering
+    job_created: bool = False  # on create: the job exists although the client never learns its name
+
+
+def google_error(status: int, grpc_status: str, message: str, **kwargs: Any) -> Reply:
+    """A classic Google JSON error: {"error": {"code", "message", "status"}}."""
+    body = json.dumps({"error": {"code": status, "message": message, "status": grpc_status}})
+    return Reply(status=status, body=body, **kwargs)
+
+
+def html_error(status: int = 502) -> Reply:
+    """A front-end error page in text/html, as Google's load balancers send."""
+    body = (
+        "<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Error 502 (Server Error)!!1</title>"
+        "<p><b>502.</b> <ins>That's an error.</ins><p>The server encountered a temporary error.</html>"
+    )
+    return Reply(status=status, body=body, content_type="text/html")
+
+
+def malformed(job_created: bool = False) -> Reply:
+    """A 200 whose JSON body is cut off."""
+    return Reply(body='{"name": "projects/', job_created=job_created)
+
+
+def dropped(job_created: bool = False) -> Reply:
+    """Close the connection without an answer."""
+    return Reply(drop=True, job_created=job_created)
+
+
+RATE_LIMITED = google_error(
+    429,
+    "RESOURCE_EXHAUSTED",
+    "Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model with base model: "
+    "veo-3.1-generate. Please submit a quota increase request.",
+)
+UNAVAILABLE = google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+BAD_DURATION = google_error(400, "INVALID_ARGUMENT", "durationSeconds isn't supported by this model.")
+UNAUTHENTICATED = google_error(
+    401,
+    "UNAUTHENTICATED",
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
+    "valid authentication credential.",
+)
+PERMISSION_DENIED = google_error(
+    403, "PERMISSION_DENIED", "Permission denied: Consumer has been suspended or the API key is invalid."
+)
+
+Outcome = Literal["video", "gcs", "safety", "failed", "corrupt_video", "empty"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How one job behaves: faults on create/fetch, pending polls, then an outcome."""
+
+    pending_polls: int = 0
+    outcome: Outcome = "video"
+    error_code: int = 13  # google.rpc code of a failed operation
+    error_message: str = "Video generation failed"
+    rai_reasons: tuple[str, ...] = (SAFETY_REASON,)
+    create_reply: Reply | None = None  # replaces the create answer
+    fetch_replies: tuple[Reply, ...] = ()  # replace the first len() fetch answers
+    forget_operation: bool = False  # fetch answers 404 NOT_FOUND
+    create_delay: float = 0.0
+    fetch_delay: float = 0.0
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "success": Scenario(),
+    "pending": Scenario(pending_polls=3),
+    "failure": Scenario(outcome="failed"),
+    "quota_failure": Scenario(outcome="failed", error_code=8, error_message="Resource exhausted."),
+    "safety": Scenario(outcome="safety"),
+    "gcs": Scenario(outcome="gcs"),
+    "empty": Scenario(outcome="empty"),
+    "corrupt_base64": Scenario(outcome="corrupt_video"),
+    "rate_limit_create": Scenario(create_reply=RATE_LIMITED),
+    "rate_limit_fetch": Scenario(fetch_replies=(RATE_LIMITED,)),
+    "unavailable_create": Scenario(create_reply=UNAVAILABLE),
+    "unavailable_fetch": Scenario(fetch_replies=(UNAVAILABLE,)),
+    "bad_gateway_create": Scenario(create_reply=html_error(502)),
+    "bad_gateway_fetch": Scenario(fetch_replies=(html_error(502),)),
+    "malformed_create": Scenario(create_reply=malformed(job_created=True)),
+    "malformed_fetch": Scenario(fetch_replies=(malformed(),)),
+    "dropped_fetch": Scenario(fetch_replies=(dropped(),)),
+    "unknown_operation": Scenario(forget_operation=True),
+    "model_retired": Scenario(
+        create_reply=google_error(
+            404,
+            "NOT_FOUND",
+            "Publisher Model `publishers/google/models/{model}` was not found or your project does not have "
+            "access to it. Please ensure you are using a valid model version.",
+        )
+    ),
+    "bad_key": Scenario(create_reply=PERMISSION_DENIED),
+    "invalid_argument": Scenario(create_reply=BAD_DURATION),
+    "slow_create": Scenario(create_delay=30.0),
+    "slow_fetch": Scenario(fetch_delay=30.0),
+    "lost_create_reply": Scenario(create_reply=dropped(job_created=True)),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Operation:
+    """A long-running operation the fake knows about."""
+
+    name: str
+    model: str
+    scenario: Scenario
+    request: Any = None
+    fetches: int = 0
+
+
+@dataclass
+class _Route:
+    model: str
+    verb: str
+    project: str | None
+    location: str | None
+
+    @property
+    def express(self) -> bool:
+        return self.project is None
+
+    @property
+    def resource(self) -> str:
+        scope = "" if self.express else f"projects/{self.project}/locations/{self.location}/"
+        return f"{scope}publishers/google/models/{self.model}"
+
+
+@dataclass
+class FakeVertexApi:
+    """The fake server; use ``async with FakeVertexApi() as fake`` and point the SDK at ``fake.base_url``."""
+
+    api_key: str = DEFAULT_API_KEY
+    token: str = DEFAULT_TOKEN
+    scenario: Scenario = field(default_factory=Scenario)
+    retired_models: set[str] = field(default_factory=set)
+    host: str = "127.0.0.1"
+    port: int = 0
+    requests: list[RecordedRequest] = field(default_factory=list)
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self.base_url = ""
+
+    async def __aenter__(self) -> FakeVertexApi:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def start(self) -> str:
+        """Bind and serve; returns the base URL."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self.base_url = f"http://{self.host}:{self.port}"
+        return self.base_url
+
+    async def close(self) -> None:
+        """Stop serving; slow handlers are woken up."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---- test helpers -------------------------------------------------------------------------------------
+
+    def seed_operation(
+        self,
+        model: str,
+        scenario: Scenario | None = None,
+        *,
+        project: str | None = "test-project",
+        location: str = "us-central1",
+    ) -> str:
+        """Create an operation as if an earlier process had submitted it; return its name.
+
+        ``project=None`` makes an express-mode name (no ``projects/.../locations/...`` prefix).
+        """
+        route = _Route(model, "predictLongRunning", project, location if project else None)
+        return self._new_operation(route, scenario or self.scenario, request=None).name
+
+    def calls(self, verb: str) -> list[RecordedRequest]:
+        """Recorded requests whose path ends in ``:verb``."""
+        return [r for r in self.requests if r.path.endswith(f":{verb}")]
+
+    # ---- HTTP ---------------------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        self.requests.append(
+            RecordedRequest(request.method, request.path, dict(request.query), dict(request.headers), body)
+        )
+        route = self._route(request)
+        if route is None:
+            return _not_found_page()
+        auth_error = self._check_auth(request, route)
+        if auth_error is not None:
+            return _respond(auth_error)
+        if route.verb == "predictLongRunning":
+            return await self._create(request, route, body)
+        return await self._fetch(request, route, body)
+
+    def _route(self, request: web.Request) -> _Route | None:
+        path, _, verb = request.path.partition(":")
+        match = _MODEL_PATH.match(path)
+        if (
+            request.method != "POST"
+            or not match
+            or verb not in ("predictLongRunning", "fetchPredictOperation")
+        ):
+            return None
+        return _Route(match["model"], verb, match["project"], match["location"])
+
+    def _check_auth(self, request: web.Request, route: _Route) -> Reply | None:
+        if route.express:
+            key = request.headers.get("x-goog-api-key")
+            if key is None:
+                return UNAUTHENTICATED
+            return None if key == self.api_key else PERMISSION_DENIED
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return None if scheme == "Bearer" and token == self.token else UNAUTHENTICATED
+
+    async def _create(self, request: web.Request, route: _Route, body: Any) -> web.StreamResponse:
+        problem = _validate(route.model, body)
+        if problem:
+            return _respond(google_error(400, "INVALID_ARGUMENT", problem))
+        try:
+            scenario = self._scenario_for(body)
+        except KeyError as exc:
+            return _respond(google_error(400, "INVALID_ARGUMENT", f"unknown fake scenario {exc.args[0]!r}"))
+        if route.model in self.retired_models and scenario.create_reply is None:
+            scenario = SCENARIOS["model_retired"]
+        await self._sleep(scenario.create_delay)
+        reply = scenario.create_reply
+        if reply is not None:
+            if reply.job_created:
+                self._new_operation(route, scenario, body)
+            if reply.status == 404:
+                message = json.loads(reply.body)["error"]["message"].format(model=route.model)
+                reply = google_error(404, "NOT_FOUND", message)
+            return await _answer(request, reply)
+        op = self._new_operation(route, scenario, body)
+        return web.json_response({"name": op.name})
+
+    async def _fetch(self, request: web.Request, route: _Route, body: Any) -> web.StreamResponse:
+        name = body.get("operationName") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name:
+            return _respond(google_error(400, "INVALID_ARGUMENT", "operationName is required."))
+        op = self.operations.get(name)
+        if op is None or op.scenario.forget_operation or name.rpartition("/operations/")[0] != route.resource:
+            return _respond(google_error(404, "NOT_FOUND", f"Operation {name} not found."))
+        op.fetches += 1
+        await self._sleep(op.scenario.fetch_delay)
+        faults = op.scenario.fetch_replies
+        if op.fetches <= len(faults):
+            return await _answer(request, faults[op.fetches - 1])
+        if op.fetches - len(faults) <= op.scenario.pending_polls:
+            return web.json_response({"name": op.name})
+        return web.json_response(_final(op))
+
+    # ---- internals ----------------------------------------------------------------------------------------
+
+    def _scenario_for(self, body: Any) -> Scenario:
+        instances = body.get("instances") or [{}]
+        match = DIRECTIVE.search(instances[0].get("prompt") or "")
+        return SCENARIOS[match[1]] if match else self.scenario
+
+    def _new_operation(self, route: _Route, scenario: Scenario, request: Any) -> Operation:
+        name = f"{route.resource}/operations/{uuid.uuid4()}"
+        op = Operation(name=name, model=route.model, scenario=scenario, request=request)
+        self.operations[name] = op
+        return op
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+
+def _final(op: Operation) -> dict[str, Any]:
+    """The done operation for the job's outcome, shaped like the live API."""
+    s = op.scenario
+    if s.outcome == "failed":
+        return {"name": op.name, "done": True, "error": {"code": s.error_code, "message": s.error_message}}
+    response: dict[str, Any] = {"@type": RESPONSE_TYPE, "raiMediaFilteredCount": 0}
+    if s.outcome == "video":
+        encoded = base64.b64encode(sample_mp4()).decode("ascii")
+        response["videos"] = [{"bytesBase64Encoded": encoded, "mimeType": "video/mp4"}]
+    elif s.outcome == "corrupt_video":
+        response["videos"] = [{"bytesBase64Encoded": "AAAA!!!not*base64", "mimeType": "video/mp4"}]
+    elif s.outcome == "gcs":
+        response["videos"] = [{"gcsUri": "gs://fake-bucket/veo/sample_0.mp4", "mimeType": "video/mp4"}]
+    elif s.outcome == "safety":
+        response["raiMediaFilteredCount"] = 1
+        response["raiMediaFilteredReasons"] = list(s.rai_reasons)
+    return {"name": op.name, "done": True, "response": response}
+
+
+def _validate(model: str, body: Any) -> str | None:
+    """The server-side checks the SDK does not do; a 400 INVALID_ARGUMENT message or None."""
+    if not isinstance(body, dict) or not isinstance(body.get("instances"), list) or not body["instances"]:
+        return "instances must be a non-empty list."
+    instance = body["instances"][0]
+    if not instance.get("prompt") and not instance.get("image"):
+        return "A text prompt or an image is required."
+    params = body.get("parameters") or {}
+    resolution = params.get("resolution", "720p")
+    duration = params.get("durationSeconds", 8)
+    if resolution not in ("720p", "1080p", "4k") or (resolution == "4k" and "lite" in model):
+        return "resolution isn't supported by this model."
+    if duration not in (4, 6, 8) or (resolution != "720p" and duration != 8):
+        return "durationSeconds isn't supported by this model."
+    if params.get("aspectRatio", "16:9") not in ("16:9", "9:16"):
+        return "aspectRatio isn't supported by this model."
+    if not 1 <= params.get("sampleCount", 1) <= 4:
+        return "sampleCount must be between 1 and 4."
+    return None
+
+
+def _respond(reply: Reply) -> web.Response:
+    headers = dict(reply.headers)
+    return web.Response(
+        status=reply.status, text=reply.body, content_type=reply.content_type, headers=headers
+    )
+
+
+async def _answer(request: web.Request, reply: Reply) -> web.StreamResponse:
+    if reply.drop:
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError  # nothing can be sent on an aborted connection
+    return _respond(reply)
+
+
+def _not_found_page() -> web.Response:
+    return web.Response(
+        status=404,
+        text="<!DOCTYPE html><html><p><b>404.</b> The requested URL was not found on this server.</html>",
+        content_type="text/html",
+    )
+
+
+async def _serve(port: int, api_key: str, token: str, pending: int) -> None:
+    fake = FakeVertexApi(api_key=api_key, token=token, port=port, scenario=Scenario(pending_polls=pending))
+    print(await fake.start(), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.close()
+
+
+def main() -> None:
+    """Serve the fake until killed and print its base URL on one line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--pending", type=int, default=2, help="pending polls before a job finishes")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, args.api_key, args.token, args.pending))
+
+
+if __name__ == "__main__":
+    main()
