@@ -71,8 +71,7 @@ class ModelSpec:
         durations = _span(self.durations)
         price = self.price_per_second(self.default_resolution)
         return (
-            f"{durations} s · {'/'.join(self.aspect_ratios)} · {'/'.join(self.resolutions)}"
-            f" · ${price:.3f}/s"
+            f"{durations} s · {'/'.join(self.aspect_ratios)} · {'/'.join(self.resolutions)} · ${price:.3f}/s"
         )
 
 
@@ -134,7 +133,7 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         if key not in e:
             raise fail(key, "is required")
         value = e[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise fail(key, f"must be {_kind_name(kind)}, got {value!r}")
         return value
 
@@ -186,7 +185,7 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         missing = [r for r in resolutions if r not in prices]
         if missing and "default" not in prices:
             raise fail("usd_per_second", f"no price for {', '.join(missing)} and no 'default'")
-        prices.setdefault("default", prices[resolutions[0]] if resolutions[0] in prices else 0.0)
+        prices.setdefault("default", prices.get(resolutions[0], 0.0))
     else:
         if price < 0:
             raise fail("usd_per_second", "must be >= 0")
@@ -249,6 +248,12 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
-             list: "a list", dict: "a table"}
+    names = {
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)

@@ -145,9 +145,11 @@ class Generator:
             gen = await self._record_job(request, requester, user, day, cost, config)
         except BaseException:
             if "image_path" in config:
-                Path(config["image_path"]).unlink(missing_ok=True)
+                Path(config["image_path"]).unlink(missing_ok=True)  # noqa: ASYNC240 - tiny local file
             raise
-        log.info("job %s: created for user %s (%s, %ss)", gen.id, requester.user_id, spec.name, request.duration)
+        log.info(
+            "job %s: created for user %s (%s, %ss)", gen.id, requester.user_id, spec.name, request.duration
+        )
         return gen
 
     async def _record_job(
@@ -232,9 +234,11 @@ class Generator:
             await self._fail(gen.id, exc, self._monotonic() - started)
         except asyncio.CancelledError:
             raise  # shutdown: the job stays processing with its provider id and is resumed later
-        except Exception as exc:  # noqa: BLE001 - a bug must still end the job, not leave it hanging
+        except Exception as exc:
             log.exception("job %s: unexpected error", gen.id)
-            await self._fail(gen.id, GenerationError(ErrorCategory.UNKNOWN, repr(exc)), self._monotonic() - started)
+            await self._fail(
+                gen.id, GenerationError(ErrorCategory.UNKNOWN, repr(exc)), self._monotonic() - started
+            )
         return result_of(await Generation.get(id=gen.id))
 
     async def cancel(self, generation_id: int) -> bool:
@@ -340,11 +344,17 @@ class Generator:
                 failures += 1
                 log.warning("job %s: poll failed (%s), retrying", gen.id, exc.detail)
                 result = None
-                wait = backoff_delay(failures, base=max(provider.poll_interval, 1.0), retry_after=exc.retry_after,
-                                     rand=self._rand)
+                wait = backoff_delay(
+                    failures,
+                    base=max(provider.poll_interval, 1.0),
+                    retry_after=exc.retry_after,
+                    rand=self._rand,
+                )
             if result is not None:
                 if result.state is JobState.SUCCEEDED and result.video is not None:
-                    gen.stage_timings = dict(gen.stage_timings, processing=round(self._monotonic() - began, 3))
+                    gen.stage_timings = dict(
+                        gen.stage_timings, processing=round(self._monotonic() - began, 3)
+                    )
                     return result.video
                 if result.state is JobState.FAILED:
                     raise result.error or GenerationError(ErrorCategory.GENERATION_FAILED, "provider failed")
@@ -359,27 +369,36 @@ class Generator:
             if await Generation.filter(id=gen.id, status=GenerationStatus.CANCELLED).exists():
                 raise GenerationError(ErrorCategory.CANCELLED, "cancelled while waiting for the provider")
 
-    async def _report_wait(self, reporter: ProgressReporter, result: PollResult, elapsed: float, expected: float) -> None:
+    async def _report_wait(
+        self, reporter: ProgressReporter, result: PollResult, elapsed: float, expected: float
+    ) -> None:
         if result.state is JobState.QUEUED:
             await reporter.report(*queued_stage(result.queue_position))
             return
         fraction = result.progress if result.progress is not None else time_fraction(elapsed, expected)
         await reporter.report(*processing_stage(fraction))
 
-    async def _download(self, gen: Generation, provider: Provider, ref: JobRef, video: VideoSource) -> tuple[Path, int]:
+    async def _download(
+        self, gen: Generation, provider: Provider, ref: JobRef, video: VideoSource
+    ) -> tuple[Path, int]:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         created = gen.created_at or self._now()
         path = safe_output_path(self.output_dir, output_filename(gen.prompt, created, gen.id))
         partial = path.with_name(path.name + ".part")
         began = self._monotonic()
         size = await self._retrying(
-            "download", gen.id, FETCH_ATTEMPTS, lambda: provider.fetch(ref, video, partial, self.max_video_bytes)
+            "download",
+            gen.id,
+            FETCH_ATTEMPTS,
+            lambda: provider.fetch(ref, video, partial, self.max_video_bytes),
         )
         partial.replace(path)
         gen.stage_timings = dict(gen.stage_timings, download=round(self._monotonic() - began, 3))
         return path, size
 
-    async def _retrying(self, what: str, job_id: int, attempts: int, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _retrying(
+        self, what: str, job_id: int, attempts: int, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
@@ -387,7 +406,9 @@ class Generator:
                 if not exc.retryable or attempt == attempts:
                     raise
                 delay = backoff_delay(attempt, retry_after=exc.retry_after, rand=self._rand)
-                log.warning("job %s: %s failed (%s); retry %d in %.1fs", job_id, what, exc.detail, attempt, delay)
+                log.warning(
+                    "job %s: %s failed (%s); retry %d in %.1fs", job_id, what, exc.detail, attempt, delay
+                )
                 await self._sleep(delay)
         raise AssertionError("unreachable")
 

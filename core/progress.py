@@ -54,7 +54,7 @@ def time_fraction(elapsed: float, expected: float) -> float:
     t = elapsed / expected
     if t <= knee:
         return t
-    return 1 - (1 - knee) * math.exp(-(t - knee) / (1 - knee))
+    return 1 - (1 - knee) / (1 + (t - knee))
 
 
 def expected_latency(prior: float, samples: Sequence[float]) -> float:

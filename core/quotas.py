@@ -136,7 +136,9 @@ class QuotaService:
     async def release_spend(self, generation_id: int) -> bool:
         """Take the job's estimated cost off the day's spend, exactly once (only for unbilled jobs)."""
         async with in_transaction():
-            if not await Generation.filter(id=generation_id, spend_released=False).update(spend_released=True):
+            if not await Generation.filter(id=generation_id, spend_released=False).update(
+                spend_released=True
+            ):
                 return False
             gen = await Generation.get(id=generation_id)
             micro = to_micro(gen.estimated_cost_usd)

@@ -68,13 +68,19 @@ def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
 
     duration = spec.default_duration if params.duration is None else params.duration
     if duration not in spec.durations:
-        raise invalid(f"duration: {duration} s is not offered by {spec.name}; allowed: {_list(spec.durations)} s")
+        raise invalid(
+            f"duration: {duration} s is not offered by {spec.name}; allowed: {_list(spec.durations)} s"
+        )
     aspect = spec.default_aspect_ratio if params.aspect_ratio is None else params.aspect_ratio.strip()
     if aspect not in spec.aspect_ratios:
-        raise invalid(f"aspect_ratio: '{aspect}' is not offered by {spec.name}; allowed: {_list(spec.aspect_ratios)}")
+        raise invalid(
+            f"aspect_ratio: '{aspect}' is not offered by {spec.name}; allowed: {_list(spec.aspect_ratios)}"
+        )
     resolution = spec.default_resolution if params.resolution is None else params.resolution.strip().lower()
     if resolution not in spec.resolutions:
-        raise invalid(f"resolution: '{resolution}' is not offered by {spec.name}; allowed: {_list(spec.resolutions)}")
+        raise invalid(
+            f"resolution: '{resolution}' is not offered by {spec.name}; allowed: {_list(spec.resolutions)}"
+        )
     for rule in spec.rules:
         if resolution in rule.resolutions and duration not in rule.durations:
             raise invalid(f"duration: {rule.message}; allowed at {resolution}: {_list(rule.durations)} s")
@@ -95,7 +101,9 @@ def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
         if not spec.image_input:
             raise invalid(f"image: {spec.name} does not take an image")
         if params.image_mime_type not in IMAGE_TYPES:
-            raise invalid(f"image: type {params.image_mime_type or 'unknown'} is not allowed; use PNG, JPEG or WebP")
+            raise invalid(
+                f"image: type {params.image_mime_type or 'unknown'} is not allowed; use PNG, JPEG or WebP"
+            )
         if len(params.image) > MAX_IMAGE_BYTES:
             raise invalid(f"image: {len(params.image)} bytes is more than {MAX_IMAGE_BYTES} allowed")
 

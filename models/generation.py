@@ -27,9 +27,7 @@ class GenerationStatus(StrEnum):
 TERMINAL_STATUSES = frozenset(
     {GenerationStatus.COMPLETED, GenerationStatus.FAILED, GenerationStatus.CANCELLED}
 )
-ACTIVE_STATUSES = frozenset(
-    {GenerationStatus.PENDING, GenerationStatus.QUEUED, GenerationStatus.PROCESSING}
-)
+ACTIVE_STATUSES = frozenset({GenerationStatus.PENDING, GenerationStatus.QUEUED, GenerationStatus.PROCESSING})
 
 
 class Generation(Model):

@@ -9,7 +9,7 @@ from tortoise.models import Model
 class User(Model):
     """Keyed by the Discord user id. Quota overrides: None = the default, 0 = unlimited."""
 
-    id = fields.BigIntField(primary_key=True, generated=False)  # the Discord user id
+    id = fields.BigIntField(primary_key=True)  # the Discord user id (always given explicitly)
     daily_videos = fields.IntField(null=True)
     daily_seconds = fields.IntField(null=True)
     blocked = fields.BooleanField(default=False)

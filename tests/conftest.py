@@ -31,14 +31,29 @@ def fresh_database_url(tmp_path) -> str:
     return f"sqlite://{tmp_path / 'test.sqlite3'}?busy_timeout=5000"
 
 
+async def _admin(url: str):
+    import asyncpg
+
+    base, _, name = url.rpartition("/")
+    return await asyncpg.connect(base.replace("asyncpg://", "postgres://") + "/postgres"), name
+
+
+async def create_database(url: str) -> None:
+    """Create the empty PostgreSQL database named by a fresh_database_url (SQLite files create themselves)."""
+    if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return
+    admin, name = await _admin(url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
 async def drop_database(url: str) -> None:
     """Remove a PostgreSQL database made by fresh_database_url."""
     if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         return
-    import asyncpg
-
-    base, _, name = url.rpartition("/")
-    admin = await asyncpg.connect(base.replace("asyncpg://", "postgres://") + "/postgres")
+    admin, name = await _admin(url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

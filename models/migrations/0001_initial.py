@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='User',
             fields=[
-                ('id', fields.BigIntField(primary_key=True, unique=True, db_index=True)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('daily_videos', fields.IntField(null=True)),
                 ('daily_seconds', fields.IntField(null=True)),
                 ('blocked', fields.BooleanField(default=False)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +21,12 @@ CATALOG = load_catalog()
 ALICE = Requester(user_id=42, guild_id=1, channel_id=2)
 
 
-def err(category: ErrorCategory, retryable: bool = False, retry_after: float | None = None) -> GenerationError:
-    return GenerationError(category, f"scripted {category.value}", retryable=retryable, retry_after=retry_after)
+def err(
+    category: ErrorCategory, retryable: bool = False, retry_after: float | None = None
+) -> GenerationError:
+    return GenerationError(
+        category, f"scripted {category.value}", retryable=retryable, retry_after=retry_after
+    )
 
 
 @pytest.fixture
@@ -79,7 +84,7 @@ async def test_success_records_the_job_and_writes_the_video(db, generator, provi
     assert gen.status is GenerationStatus.COMPLETED
     assert gen.provider_job_id == "job-1" and gen.attempts == 1
     assert gen.video_path == result.video_path and gen.video_bytes > 0
-    assert open(result.video_path, "rb").read()[4:8] == b"ftyp"
+    assert Path(result.video_path).read_bytes()[4:8] == b"ftyp"  # noqa: ASYNC240
     assert {"submit", "processing", "download", "total"} <= set(gen.stage_timings)
     assert gen.guild_id == 1 and gen.channel_id == 2
     assert await usage() == (1, 6)
@@ -97,7 +102,9 @@ async def test_output_name_is_timestamp_slug_and_job_id(db, generator):
 
 
 async def test_progress_follows_the_stage_plan_and_never_goes_back(db, generator, provider):
-    provider.polls = deque([queued(3), queued(1), running(0.1), running(0.5), running(0.2), running(0.95), succeeded()])
+    provider.polls = deque(
+        [queued(3), queued(1), running(0.1), running(0.5), running(0.2), running(0.95), succeeded()]
+    )
     progress = Progress()
     await generator.generate(PARAMS, ALICE, progress)
     assert progress.updates[0] == (0, "Starting")
@@ -125,9 +132,15 @@ async def test_learned_latency_replaces_the_prior_after_five_jobs(db, generator)
     spec = CATALOG.get("omni-1.2-flash")
     for seconds in (10, 20, 30, 40, 50):
         await Generation.create(
-            user_id=(await generator.quotas.ensure_user(1)).id, prompt="p", model=spec.name, provider="gemini",
-            provider_model_id="m", video_seconds=4, quota_day=dt.date(2026, 12, 1),
-            status=GenerationStatus.COMPLETED, stage_timings={"processing": seconds},
+            user_id=(await generator.quotas.ensure_user(1)).id,
+            prompt="p",
+            model=spec.name,
+            provider="gemini",
+            provider_model_id="m",
+            video_seconds=4,
+            quota_day=dt.date(2026, 12, 1),
+            status=GenerationStatus.COMPLETED,
+            stage_timings={"processing": seconds},
             completed_at=dt.datetime.now(dt.UTC),
         )
     assert await generator.expected_latency(spec) == 30
@@ -192,7 +205,11 @@ async def test_safety_block_releases_the_spend_but_a_billed_failure_keeps_it(db,
 
 async def test_transient_poll_errors_keep_polling(db, generator, provider):
     provider.polls = deque(
-        [err(ErrorCategory.PROVIDER_UNAVAILABLE, True), err(ErrorCategory.PROVIDER_QUOTA_EXCEEDED, True), succeeded()]
+        [
+            err(ErrorCategory.PROVIDER_UNAVAILABLE, True),
+            err(ErrorCategory.PROVIDER_QUOTA_EXCEEDED, True),
+            succeeded(),
+        ]
     )
     result = await generator.generate(PARAMS, ALICE)
     assert result.status == "success" and len(provider.submitted) == 1 and len(provider.polled) == 3
@@ -216,7 +233,9 @@ async def test_transient_fetch_errors_are_retried(db, generator, provider):
 async def test_resume_polls_the_stored_id_and_never_submits(db, generator, provider):
     gen = await generator.create_job(PARAMS, ALICE)
     await Generation.filter(id=gen.id).update(
-        status=GenerationStatus.PROCESSING, provider_job_id="stored-7", submit_started_at=dt.datetime.now(dt.UTC)
+        status=GenerationStatus.PROCESSING,
+        provider_job_id="stored-7",
+        submit_started_at=dt.datetime.now(dt.UTC),
     )
     result = await generator.run_job(gen.id)
     assert result.status == "success" and result.operation_id == "stored-7"

@@ -121,8 +121,14 @@ async def test_concurrent_spend_reservations_never_pass_the_cap(db):
 
 async def make_job(user_id: int, seconds: int = 4, cost: float = 0.5) -> Generation:
     return await Generation.create(
-        user_id=user_id, prompt="p", model="demo", provider="demo", provider_model_id="d",
-        video_seconds=seconds, estimated_cost_usd=cost, quota_day=DAY,
+        user_id=user_id,
+        prompt="p",
+        model="demo",
+        provider="demo",
+        provider_model_id="d",
+        video_seconds=seconds,
+        estimated_cost_usd=cost,
+        quota_day=DAY,
     )
 
 

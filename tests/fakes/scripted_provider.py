@@ -53,7 +53,9 @@ class ScriptedProvider:
         self.polled.append(ref.job_id)
         if self.on_poll is not None:
             await self.on_poll()
-        outcome = self.polls.popleft() if len(self.polls) > 1 else (self.polls[0] if self.polls else succeeded())
+        outcome = (
+            self.polls.popleft() if len(self.polls) > 1 else (self.polls[0] if self.polls else succeeded())
+        )
         if isinstance(outcome, GenerationError):
             raise outcome
         return outcome
@@ -62,7 +64,7 @@ class ScriptedProvider:
         outcome = self.fetches.popleft() if self.fetches else video.data
         if isinstance(outcome, GenerationError):
             raise outcome
-        dest.write_bytes(outcome)
+        dest.write_bytes(outcome)  # noqa: ASYNC240 - a few KiB in a test fake
         return len(outcome)
 
     async def cancel(self, ref: JobRef) -> bool:

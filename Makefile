@@ -1,0 +1,48 @@
+# Two commands do all the set-up: `make run` and `make test` (each creates .venv on first use).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres demo doctor lint format migrations clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime            ## run the Discord bot
+	$(PY) bot.py
+
+demo: $(VENV)/.runtime           ## one demo generation from the terminal
+	$(PY) bot.py generate "a red fox running through fresh snow" --model demo --duration 4
+
+doctor: $(VENV)/.runtime
+	$(PY) bot.py doctor
+
+test: test-sqlite test-postgres  ## the whole suite, on SQLite then on PostgreSQL
+
+test-sqlite: $(VENV)/.dev
+	$(PY) -m pytest
+
+test-postgres: $(VENV)/.dev
+	TEST_DATABASE_URL=$(TEST_PG_URL) $(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations: $(VENV)/.dev         ## write a migration after changing models/
+	$(VENV)/bin/tortoise -c core.db.TORTOISE_ORM makemigrations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Builds the product's services from settings: catalog, providers, quotas, generator."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.catalog import Catalog, load_catalog
+from core.generator import Generator
+from core.providers.base import Provider
+from core.quotas import QuotaService
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    """One client per configured provider; unconfigured ones are simply absent."""
+    from core.providers.demo import DemoProvider
+
+    providers: dict[str, Provider] = {
+        "demo": DemoProvider(settings.output_dir / ".demo", latency=settings.demo_latency)
+    }
+    if settings.gemini_api_key:
+        from core.providers.gemini import GeminiProvider
+
+        providers["gemini"] = GeminiProvider(settings.gemini_api_key, settings.google_gemini_base_url)
+    if settings.vertex_configured:
+        from core.providers.vertex import VertexProvider
+
+        providers["vertex"] = VertexProvider(
+            project=settings.google_cloud_project,
+            location=settings.google_cloud_location,
+            api_key=settings.vertex_api_key or None,
+            base_url=settings.google_vertex_base_url,
+        )
+    if settings.fal_key:
+        from core.providers.fal import FalProvider
+
+        providers["fal"] = FalProvider(settings.fal_key, settings.fal_queue_url)
+    return providers
+
+
+@dataclass
+class Services:
+    """Everything the bot and the CLI call into."""
+
+    settings: Settings
+    catalog: Catalog
+    providers: dict[str, Provider]
+    quotas: QuotaService
+    generator: Generator
+
+    async def aclose(self) -> None:
+        """Close provider HTTP sessions."""
+        for provider in self.providers.values():
+            try:
+                await provider.aclose()
+            except Exception:  # closing must not hide the real exit reason
+                log.exception("closing provider %s failed", provider.name)
+
+
+def build_services(settings: Settings, catalog: Catalog | None = None) -> Services:
+    """Wire the services for `settings` (the database must be initialised separately)."""
+    catalog = catalog or load_catalog(settings.model_catalog)
+    providers = build_providers(settings)
+    quotas = QuotaService(
+        daily_videos=settings.quota_daily_videos,
+        daily_seconds=settings.quota_daily_seconds,
+        spend_cap_usd=settings.daily_spend_cap_usd,
+    )
+    generator = Generator(
+        catalog=catalog,
+        providers=providers,
+        quotas=quotas,
+        output_dir=settings.output_dir,
+        default_model=settings.default_model,
+        max_video_bytes=settings.max_video_bytes,
+    )
+    return Services(settings, catalog, providers, quotas, generator)
