@@ -8,7 +8,7 @@ import os
 import sys
 
 from core.cli import main as cli_main
-from core.settings import SettingsError, load_settings
+from core.settings import LOG_LEVELS, SettingsError, load_settings
 
 
 def configure_logging(level: str) -> None:
@@ -43,9 +43,9 @@ def main(argv: list[str]) -> int:
     """Dispatch on the first argument."""
     if not argv or argv[0] == "run":
         return run_bot()
-    if argv[0] in ("-h", "--help", "generate", "doctor"):
-        configure_logging(os.environ.get("LOG_LEVEL", "WARNING").upper())
-        return asyncio.run(cli_main(argv))
+    # Terminal commands keep the screen for the progress bar: warnings only unless LOG_LEVEL asks for more.
+    level = os.environ.get("LOG_LEVEL", "WARNING").upper()
+    configure_logging(level if level in LOG_LEVELS else "WARNING")  # a bad value is reported by settings
     return asyncio.run(cli_main(argv))
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from core.catalog import CatalogError
+from core.cleanup import sweep_outputs
 from core.db import close_db, describe_url, init_db
 from core.doctor import run_doctor
 from core.generator import GenerationResult, Requester
@@ -68,6 +69,7 @@ async def generate_command(settings: Settings, args: argparse.Namespace, out: Te
     """Run one generation from the terminal; 0 on success, 1 on error."""
     services = build_services(settings)
     await init_db(settings.database_url)
+    await sweep_outputs(settings.output_dir, settings.output_retention_days)
     try:
         params = GenerationParams(
             prompt=args.prompt,

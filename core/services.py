@@ -9,7 +9,7 @@ from core.catalog import Catalog, load_catalog
 from core.generator import Generator
 from core.providers.base import Provider
 from core.quotas import QuotaService
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,11 @@ class Services:
 def build_services(settings: Settings, catalog: Catalog | None = None) -> Services:
     """Wire the services for `settings` (the database must be initialised separately)."""
     catalog = catalog or load_catalog(settings.model_catalog)
+    if catalog.get(settings.default_model) is None:
+        raise SettingsError(
+            f"setting DEFAULT_MODEL is '{settings.default_model}', which is not in the catalog"
+            f" ({', '.join(catalog.names())})"
+        )
     providers = build_providers(settings)
     quotas = QuotaService(
         daily_videos=settings.quota_daily_videos,

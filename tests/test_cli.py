@@ -165,3 +165,8 @@ async def test_doctor_with_a_gemini_key_checks_the_api_lists_the_models(gemini_e
     assert code == 1
     assert "FAIL provider gemini: API answers, but does not list: gemini-omni-1.2-flash" in out
     assert "FAIL default model: omni-1.2-flash" in out
+
+
+async def test_default_model_missing_from_the_catalog_fails_naming_the_key(cli_env):
+    code, _, err = await run_cli({**cli_env, "DEFAULT_MODEL": "sora-2"}, "generate", "fox")
+    assert code == 2 and "DEFAULT_MODEL" in err and "sora-2" in err and "Traceback" not in err
