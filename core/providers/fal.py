@@ -23,6 +23,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from core.errors import ErrorCategory, GenerationError
+from core.media import looks_like_mp4
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)
@@ -572,7 +573,7 @@ def _discard(path: Path) -> None:
 
 
 def _check_mp4(head: bytes) -> None:
-    if head[4:8] != b"ftyp":
+    if not looks_like_mp4(head):
         raise GenerationError(
             ErrorCategory.GENERATION_FAILED, "the downloaded file is not an mp4 (no ftyp box)"
         )

@@ -25,6 +25,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from core.errors import ErrorCategory, GenerationError
+from core.media import looks_like_mp4
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)
@@ -513,7 +514,7 @@ def _remove(path: Path) -> None:
 def _check_mp4(path: Path, job_id: str) -> None:
     with path.open("rb") as fh:
         head = fh.read(8)
-    if head[4:8] != b"ftyp":
+    if not looks_like_mp4(head):
         raise GenerationError(
             ErrorCategory.GENERATION_FAILED, f"job {job_id} returned a file that is not an mp4 ({head!r})"
         )

@@ -22,6 +22,7 @@ from google import genai
 from google.genai import errors, types
 
 from core.errors import ErrorCategory, GenerationError
+from core.media import looks_like_mp4
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class VertexProvider:
             )
         if len(data) > max_bytes:
             raise GenerationError(ErrorCategory.GENERATION_FAILED, f"video larger than {max_bytes} bytes")
-        if data[4:8] != b"ftyp":
+        if not looks_like_mp4(data[:8]):
             raise GenerationError(
                 ErrorCategory.GENERATION_FAILED,
                 f"Vertex AI returned {len(data)} bytes for {ref.job_id} that are not an mp4 (no ftyp box)",
