@@ -22,7 +22,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from core.catalog import Catalog, ModelSpec
-from core.errors import REFUNDED_CATEGORIES, ErrorCategory, GenerationError
+from core.errors import REFUNDED_CATEGORIES, USER_MESSAGES, ErrorCategory, GenerationError
 from core.media import output_filename, safe_output_path
 from core.progress import (
     COMPLETE,
@@ -242,30 +242,33 @@ class Generator:
         return result_of(await Generation.get(id=gen.id))
 
     async def cancel(self, generation_id: int) -> bool:
-        """Cancel a job that is not finished. Refunds when it never reached the provider."""
-        gen = await Generation.get_or_none(id=generation_id)
-        if gen is None or gen.status.is_terminal:
-            return False
-        changed = await Generation.filter(id=generation_id, status__in=ACTIVE).update(
-            status=GenerationStatus.CANCELLED,
-            error="cancelled by request",
-            error_type=ErrorCategory.CANCELLED.value,
-            completed_at=self._now(),
-            updated_at=self._now(),
-        )
-        if not changed:
-            return False
-        log.info("job %s: cancelled", generation_id)
-        if gen.provider_job_id is None and gen.submit_started_at is None:
+        """Cancel a job that is not finished. Refunds when it never reached the provider.
+
+        Two conditional UPDATEs decide, with no read before them: the first only matches a job whose
+        submit has not started (so it can never be submitted any more: refund); the second any other
+        unfinished job (it may be billed: cancel at the provider, no refund).
+        """
+        now = self._now()
+        cancelled = {
+            "status": GenerationStatus.CANCELLED,
+            "error": "cancelled by request",
+            "error_type": ErrorCategory.CANCELLED.value,
+            "completed_at": now,
+            "updated_at": now,
+        }
+        unsubmitted = Generation.filter(id=generation_id, status__in=ACTIVE, submit_started_at__isnull=True)
+        if await unsubmitted.update(**cancelled):
+            log.info("job %s: cancelled before submission", generation_id)
             await self.quotas.refund(generation_id)
             await self.quotas.release_spend(generation_id)
-        else:
-            provider = self.providers.get(gen.provider)
-            if provider is not None and provider.supports_cancel and gen.provider_job_id:
-                try:
-                    await provider.cancel(JobRef(gen.provider_job_id, gen.provider_model_id))
-                except GenerationError as exc:
-                    log.warning("job %s: provider cancel failed: %s", generation_id, exc.detail)
+            return True
+        if not await Generation.filter(id=generation_id, status__in=ACTIVE).update(**cancelled):
+            return False
+        log.info("job %s: cancelled", generation_id)
+        gen = await Generation.get(id=generation_id)
+        provider = self.providers.get(gen.provider)
+        if provider is not None and gen.provider_job_id:
+            await self._cancel_quietly(gen, provider, JobRef(gen.provider_job_id, gen.provider_model_id))
         return True
 
     async def expected_latency(self, spec: ModelSpec) -> float:
@@ -309,17 +312,26 @@ class Generator:
                 " not submitting again to avoid paying twice",
             )
         request = _request_of(gen, spec)
-        await Generation.filter(id=gen.id).update(submit_started_at=self._now(), updated_at=self._now())
+        marked = await Generation.filter(
+            id=gen.id, status=GenerationStatus.PROCESSING, submit_started_at__isnull=True
+        ).update(submit_started_at=self._now(), updated_at=self._now())
+        if not marked:
+            raise GenerationError(ErrorCategory.CANCELLED, "cancelled before submission")
         began = self._monotonic()
         job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, lambda: provider.submit(request))
         submitted_at = self._now()
         await Generation.filter(id=gen.id, provider_job_id__isnull=True).update(
             provider_job_id=job_id, submitted_at=submitted_at, updated_at=submitted_at
         )
+        ref = JobRef(job_id, gen.provider_model_id)
         gen.stage_timings = dict(gen.stage_timings, submit=round(self._monotonic() - began, 3))
         log.info("job %s: submitted to %s as %s", gen.id, provider.name, job_id)
+        if not await Generation.filter(id=gen.id, status=GenerationStatus.PROCESSING).exists():
+            # Cancelled while the submit was in flight: the cancel could not name the job yet.
+            await self._cancel_quietly(gen, provider, ref)
+            raise GenerationError(ErrorCategory.CANCELLED, "cancelled while the request was being sent")
         await reporter.report(*REQUEST_SENT)
-        return JobRef(job_id, gen.provider_model_id)
+        return ref
 
     async def _wait_for_video(
         self,
@@ -413,12 +425,13 @@ class Generator:
         raise AssertionError("unreachable")
 
     async def _cancel_quietly(self, gen: Generation, provider: Provider, ref: JobRef) -> None:
+        """Ask the provider to stop the job where its API can; a failure is logged, not raised."""
         if not provider.supports_cancel:
             return
         try:
             await provider.cancel(ref)
         except GenerationError as exc:
-            log.warning("job %s: cancel after timeout failed: %s", gen.id, exc.detail)
+            log.warning("job %s: provider cancel failed: %s", gen.id, exc.detail)
 
     async def _fail(self, generation_id: int, exc: GenerationError, elapsed: float) -> None:
         changed = await Generation.filter(id=generation_id, status=GenerationStatus.PROCESSING).update(
@@ -481,7 +494,7 @@ def result_of(gen: Generation) -> GenerationResult:
         operation_id=gen.provider_job_id,
         duration=gen.duration,
         generation_id=gen.id,
-        error=None if ok else (GenerationError(category, "").user_message if category else gen.error),
+        error=None if ok else (USER_MESSAGES[category] if category else gen.error),
         error_type=gen.error_type,
         error_detail=gen.error,
         model=gen.model,

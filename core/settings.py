@@ -128,7 +128,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "database_url": _text,
     "output_dir": _path,
     "default_model": _text,
-    "model_catalog": lambda v: _path(v) if v.strip() else None,
+    "model_catalog": _path,
     "gemini_api_key": _text,
     "google_gemini_base_url": _url,
     "google_cloud_project": _optional_text,
@@ -161,8 +161,8 @@ def load_settings(
     for f in fields(Settings):
         key = f.name.upper()
         raw = values.get(key)
-        if raw is None or (raw.strip() == "" and f.name not in ("model_catalog",)):
-            continue
+        if raw is None or not raw.strip():
+            continue  # unset and empty both mean "the default"
         try:
             kwargs[f.name] = _PARSERS[f.name](raw)
         except ValueError as exc:

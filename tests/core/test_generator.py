@@ -318,3 +318,21 @@ async def test_image_input_survives_into_the_submitted_request(db, generator, pr
     result = await generator.generate(params, ALICE)
     assert result.status == "success"
     assert provider.submitted[0].image == png and provider.submitted[0].image_mime_type == "image/png"
+
+
+async def test_cancel_while_the_submit_is_in_flight_cancels_at_the_provider_without_refund(
+    db, generator, provider
+):
+    original_submit = provider.submit
+
+    async def submit_then_get_cancelled(request):
+        job_id = await original_submit(request)
+        assert await generator.cancel(gen.id)  # the user clicks Cancel before the id is stored
+        return job_id
+
+    provider.submit = submit_then_get_cancelled
+    gen = await generator.create_job(PARAMS, ALICE)
+    result = await generator.run_job(gen.id)
+    assert result.error_type == "cancelled" and result.operation_id == "job-1"
+    assert provider.cancelled == ["job-1"] and provider.polled == []
+    assert not result.refunded and await usage() == (1, 6)
