@@ -82,3 +82,19 @@ class ProgressReporter:
                 await self._callback(percent, stage)
             except Exception:  # a display problem never fails the job
                 log.exception("progress callback failed at %d%% (%s)", percent, stage)
+
+
+def format_elapsed(seconds: float) -> str:
+    """0:42, 12:03, 1:02:03."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def progress_line(percent: int, stage: str, elapsed: float, width: int = 20) -> str:
+    """`[██████░░░░░░░░░░░░░░] 30% · Generating frames · 0:42`."""
+    percent = max(0, min(percent, 100))
+    filled = round(width * percent / 100)
+    bar = "█" * filled + "░" * (width - filled)
+    return f"[{bar}] {percent}% · {stage} · {format_elapsed(elapsed)}"

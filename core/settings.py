@@ -48,6 +48,12 @@ class Settings:
     output_retention_days: float = 30.0
     max_video_bytes: int = 200 * 1024 * 1024
     log_level: str = "INFO"
+    edit_interval: float = 3.0
+    notify_after: float = 60.0
+    dev_guild_id: int | None = None
+    shard_count: int | None = None
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -116,6 +122,13 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _ws_url(value: str) -> str | None:
+    value = value.strip()
+    if value and not value.startswith(("ws://", "wss://")):
+        raise ValueError("must start with ws:// or wss://")
+    return value or None
+
+
 def _url(value: str) -> str | None:
     value = value.strip().rstrip("/")
     if value and not value.startswith(("http://", "https://")):
@@ -146,6 +159,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "output_retention_days": _non_negative_float,
     "max_video_bytes": _int_at_least(1024),
     "log_level": _log_level,
+    "edit_interval": _non_negative_float,
+    "notify_after": _non_negative_float,
+    "dev_guild_id": _int_at_least(1),
+    "shard_count": _int_at_least(1),
+    "discord_api_base": _url,
+    "discord_gateway_url": _ws_url,
 }
 
 

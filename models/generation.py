@@ -38,6 +38,9 @@ class Generation(Model):
     guild_id = fields.BigIntField(null=True)
     channel_id = fields.BigIntField(null=True)
     message_id = fields.BigIntField(null=True)
+    # The interaction that asked for the job: its token edits the reply for 15 minutes (never logged).
+    interaction_id = fields.BigIntField(null=True)
+    interaction_token = fields.CharField(max_length=500, null=True)
 
     prompt = fields.TextField()
     model = fields.CharField(max_length=64)
@@ -61,6 +64,8 @@ class Generation(Model):
 
     quota_day = fields.DateField()  # the UTC day the quota was charged to
     refunded = fields.BooleanField(default=False)
+    deleted = fields.BooleanField(default=False)  # the Discord message was deleted; history keeps the row
+    delivered_at = fields.DatetimeField(null=True)  # the final result was shown in Discord
     spend_released = fields.BooleanField(default=False)
 
     created_at = fields.DatetimeField(auto_now_add=True)
