@@ -12,8 +12,9 @@ from tortoise.contrib.test import tortoise_test_context
 
 from core.db import MODEL_MODULES
 
-os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+# Every fake listens on loopback: keep any configured proxy away from it.
+for _key in ("NO_PROXY", "no_proxy"):
+    os.environ[_key] = ",".join(filter(None, [os.environ.get(_key, ""), "127.0.0.1,localhost"]))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 

@@ -14,10 +14,6 @@ Run standalone with `python -m tests.fakes.fal_queue --port N`.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -26,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.http_fake import FakeHttpServer, serve_forever_main
 from tests.fakes.sample_video import sample_mp4
 
 DEFAULT_KEY = "test-fal-key"
@@ -153,18 +150,6 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 @dataclass
-class RecordedRequest:
-    """One request as the fake saw it."""
-
-    route: str
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-
-
-@dataclass
 class FakeJob:
     """One queued request and its progress through the scenario."""
 
@@ -183,51 +168,23 @@ class FakeJob:
         return f"{self.request_id}.mp4"
 
 
-class FakeFalQueue:
+class FakeFalQueue(FakeHttpServer):
     """aiohttp server imitating queue.fal.run plus the fal media host."""
 
     def __init__(self, key: str = DEFAULT_KEY, scenario: Scenario | None = None, port: int = 0) -> None:
+        super().__init__(port=port)
         self.key = key
         self.scenario = scenario or Scenario()
-        self.requests: list[RecordedRequest] = []
         self.jobs: dict[str, FakeJob] = {}
         self.retired_endpoints: set[str] = set()
-        self._port = port
         self._hits: dict[tuple[str, int], int] = {}
-        self._runner: web.AppRunner | None = None
-        self._closing = asyncio.Event()
-        self.base_url = ""
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Bind 127.0.0.1 and start serving."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/files/{name}", self._file)
         app.router.add_get("/{owner}/{app}/requests/{id}/status", self._status)
         app.router.add_get("/{owner}/{app}/requests/{id}", self._result)
         app.router.add_put("/{owner}/{app}/requests/{id}/cancel", self._cancel)
         app.router.add_post("/{tail:.+}", self._submit)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        """Stop serving; stalled replies end at once."""
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeFalQueue:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- test helpers -------------------------------------------------------------------------------
 
@@ -237,10 +194,6 @@ class FakeFalQueue:
         """Create a job as if submitted earlier (for resume tests); return its request id."""
         job = self._create_job(endpoint, {"prompt": "seeded"}, scenario or self.scenario, request_id)
         return job.request_id
-
-    def requests_to(self, route: str) -> list[RecordedRequest]:
-        """The recorded requests of one route (submit, status, result, cancel, file)."""
-        return [r for r in self.requests if r.route == route]
 
     def urls(self, job: FakeJob) -> dict[str, str]:
         """The absolute queue URLs of a job."""
@@ -258,20 +211,6 @@ class FakeFalQueue:
         self.jobs[rid] = job
         return job
 
-    async def _record(self, route: str, request: web.Request) -> RecordedRequest:
-        body: Any = None
-        if request.can_read_body:
-            raw = await request.read()
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw
-        rec = RecordedRequest(
-            route, request.method, request.path, dict(request.query), dict(request.headers), body
-        )
-        self.requests.append(rec)
-        return rec
-
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Key {self.key}"
 
@@ -284,11 +223,6 @@ class FakeFalQueue:
                 self._hits[(scope, index)] = used + 1
                 return fault
         return None
-
-    async def _stall(self, seconds: float) -> None:
-        if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
 
     def _job(self, request: web.Request) -> FakeJob | None:
         job = self.jobs.get(request.match_info["id"])
@@ -318,13 +252,12 @@ class FakeFalQueue:
     # -- handlers -------------------------------------------------------------------------------------
 
     async def _submit(self, request: web.Request) -> web.StreamResponse:
-        rec = await self._record("submit", request)
+        arguments = await self.record(request, "submit")
         if not self._authorized(request):
             return web.json_response({"detail": "Unauthorized"}, status=401)
         endpoint = request.match_info["tail"].strip("/")
         if endpoint.count("/") < 1 or endpoint in self.retired_endpoints:
             return web.json_response({"detail": "Application not found"}, status=404)
-        arguments = rec.json
         if not isinstance(arguments, dict):
             detail = [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
             return web.json_response({"detail": detail}, status=422)
@@ -337,14 +270,14 @@ class FakeFalQueue:
             scenario = SCENARIOS[match.group(1)]
         fault = self._pick_fault(f"submit:{id(scenario)}", scenario, "submit")
         if fault is not None and fault.status is not None and fault.status >= 300:
-            await self._stall(fault.delay)
+            await self.stall(fault.delay)
             return self._fault_response(fault, prompt)
         problem = _validate(endpoint, arguments)
         if problem:
             return web.json_response({"detail": [problem]}, status=422)
         job = self._create_job(endpoint, arguments, scenario)
         if fault is not None:
-            await self._stall(fault.delay)
+            await self.stall(fault.delay)
             if fault.drop:
                 return self._drop(request)
             if fault.status is not None:
@@ -360,7 +293,7 @@ class FakeFalQueue:
         return web.json_response(reply)
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
-        await self._record("status", request)
+        await self.record(request, "status")
         if not self._authorized(request):
             return web.json_response({"detail": "Unauthorized"}, status=401)
         job = self._job(request)
@@ -368,7 +301,7 @@ class FakeFalQueue:
             return web.json_response({"detail": "Request not found"}, status=404)
         fault = self._pick_fault(job.request_id, job.scenario, "status")
         if fault is not None:
-            await self._stall(fault.delay)
+            await self.stall(fault.delay)
             if fault.drop:
                 return self._drop(request)
             if fault.status is not None:
@@ -417,7 +350,7 @@ class FakeFalQueue:
         return 200, body
 
     async def _result(self, request: web.Request) -> web.StreamResponse:
-        await self._record("result", request)
+        await self.record(request, "result")
         if not self._authorized(request):
             return web.json_response({"detail": "Unauthorized"}, status=401)
         job = self._job(request)
@@ -427,7 +360,7 @@ class FakeFalQueue:
             return web.json_response({"detail": "Request is still in progress"}, status=400)
         fault = self._pick_fault(job.request_id, job.scenario, "result")
         if fault is not None:
-            await self._stall(fault.delay)
+            await self.stall(fault.delay)
             if fault.drop:
                 return self._drop(request)
             if fault.status is not None:
@@ -452,7 +385,7 @@ class FakeFalQueue:
         )
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
-        await self._record("cancel", request)
+        await self.record(request, "cancel")
         if not self._authorized(request):
             return web.json_response({"detail": "Unauthorized"}, status=401)
         job = self._job(request)
@@ -460,7 +393,7 @@ class FakeFalQueue:
             return web.json_response({"status": "NOT_FOUND"}, status=404)
         fault = self._pick_fault(job.request_id, job.scenario, "cancel")
         if fault is not None:
-            await self._stall(fault.delay)
+            await self.stall(fault.delay)
             if fault.status is not None:
                 return self._fault_response(fault)
         if job.completed:
@@ -469,7 +402,7 @@ class FakeFalQueue:
         return web.json_response({"status": "CANCELLATION_REQUESTED"}, status=202)
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
-        await self._record("file", request)
+        await self.record(request, "file")
         name = request.match_info["name"]
         job = self.jobs.get(name.removesuffix(".mp4"))
         if job is None or not job.completed or job.cancelled or name != job.file_name:
@@ -477,7 +410,7 @@ class FakeFalQueue:
         video = self._video(job)
         fault = self._pick_fault(job.request_id, job.scenario, "file")
         if fault is not None:
-            await self._stall(fault.delay)
+            await self.stall(fault.delay)
             if fault.status is not None:
                 return self._fault_response(fault)
             if fault.truncate:
@@ -539,20 +472,13 @@ def _validate(endpoint: str, args: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-async def _serve(port: int, key: str) -> None:
-    async with FakeFalQueue(key=key, port=port) as fake:
-        print(fake.base_url, flush=True)
-        await asyncio.Event().wait()
-
-
 def main() -> None:
     """Serve the fake until killed; prints the base URL on one line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--key", default=DEFAULT_KEY, help="the accepted fal key (Authorization: Key <key>)")
-    args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.key))
+    serve_forever_main(
+        lambda args: FakeFalQueue(key=args.key, port=args.port),
+        __doc__.splitlines()[0],
+        {"--key": {"default": DEFAULT_KEY, "help": "the accepted fal key (Authorization: Key <key>)"}},
+    )
 
 
 if __name__ == "__main__":

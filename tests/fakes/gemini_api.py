@@ -13,10 +13,7 @@ carries a directive such as `[fake:safety]` (one of SCENARIOS). Standalone use f
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import base64
-import contextlib
 import dataclasses
 import json
 import logging
@@ -27,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.http_fake import FakeHttpServer, RecordedRequest, serve_forever_main
 from tests.fakes.sample_video import sample_mp4
 
 log = logging.getLogger(__name__)
@@ -156,17 +154,6 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 @dataclass
-class RecordedRequest:
-    """One request as the fake saw it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any = None
-
-
-@dataclass
 class Job:
     """One stored interaction."""
 
@@ -191,8 +178,11 @@ class StoredFile:
     downloads: int = 0
 
 
-class FakeGeminiApi:
+class FakeGeminiApi(FakeHttpServer):
     """aiohttp server on 127.0.0.1 speaking the Interactions API; `async with FakeGeminiApi() as fake`."""
+
+    shutdown_timeout = 0.2
+    handler_cancellation = False
 
     def __init__(
         self,
@@ -202,27 +192,14 @@ class FakeGeminiApi:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.api_key = api_key
         self.scenario = scenario
-        self.host = host
-        self.port = port
-        self.requests: list[RecordedRequest] = []
         self.models = list(LISTED_MODELS)
         self.jobs: dict[str, Job] = {}
         self.files: dict[str, StoredFile] = {}
-        self._runner: web.AppRunner | None = None
-        self._closing = asyncio.Event()
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """Root URL to give the SDK as HttpOptions(base_url=...)."""
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> None:
-        """Bind and serve."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{API_VERSION}/interactions", self._create)
         app.router.add_get(f"/{API_VERSION}/interactions/{{id}}", self._get)
         app.router.add_post(f"/{API_VERSION}/interactions/{{id}}/cancel", self._cancel)
@@ -230,26 +207,6 @@ class FakeGeminiApi:
         app.router.add_get(f"/{API_VERSION}/models", self._list_models)
         # aiohttp cannot match "<id>:download" inside a {var} route, so take the whole tail and split it.
         app.router.add_get(f"/{API_VERSION}/files/{{tail:.+}}", self._download)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Stop serving; pending slow replies are abandoned."""
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeGeminiApi:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- test helpers ------------------------------------------------------------------------------
 
@@ -268,10 +225,6 @@ class FakeGeminiApi:
         self.jobs[job_id] = Job(job_id, model, scen, "seeded", duration_s, scen.delivery or delivery)
         return job_id
 
-    def requests_to(self, method: str, path_part: str) -> list[RecordedRequest]:
-        """Recorded requests with this method whose path contains `path_part`."""
-        return [r for r in self.requests if r.method == method and path_part in r.path]
-
     @property
     def creates(self) -> list[RecordedRequest]:
         """Every create POST received."""
@@ -280,7 +233,7 @@ class FakeGeminiApi:
     # -- routes ------------------------------------------------------------------------------------
 
     async def _list_models(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
+        await self.record(request)
         if (denied := self._check_key(request)) is not None:
             return denied
         models = [
@@ -290,7 +243,7 @@ class FakeGeminiApi:
         return web.Response(body=json.dumps({"models": models}).encode(), content_type="application/json")
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
-        body = await self._record(request)
+        body = await self.record(request)
         if (denied := self._check_key(request)) is not None:
             return denied
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
@@ -320,7 +273,7 @@ class FakeGeminiApi:
         return web.json_response(self._interaction(job, status))
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
+        await self.record(request)
         if (denied := self._check_key(request)) is not None:
             return denied
         job = self.jobs.get(request.match_info["id"])
@@ -334,7 +287,7 @@ class FakeGeminiApi:
         return web.json_response(self._observe(job))
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
+        await self.record(request)
         if (denied := self._check_key(request)) is not None:
             return denied
         job = self.jobs.get(request.match_info["id"])
@@ -345,7 +298,7 @@ class FakeGeminiApi:
         return web.json_response(self._interaction(job, "cancelled"))
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
+        await self.record(request)
         if (denied := self._check_key(request)) is not None:
             return denied
         if self.jobs.pop(request.match_info["id"], None) is None:
@@ -353,7 +306,7 @@ class FakeGeminiApi:
         return web.json_response({})
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
+        await self.record(request)
         if (denied := self._check_key(request)) is not None:
             return denied
         file_id, _, verb = request.match_info["tail"].partition(":")
@@ -445,35 +398,13 @@ class FakeGeminiApi:
             return SCENARIOS[match.group(1)]
         return self._resolve(self.scenario)
 
-    async def _record(self, request: web.Request) -> Any:
-        body: Any = None
-        if request.can_read_body:
-            raw = await request.read()
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-        self.requests.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                json=body,
-            )
-        )
-        return body
-
     def _check_key(self, request: web.Request) -> web.Response | None:
         if request.headers.get("x-goog-api-key", "").strip() == self.api_key:
             return None
         return _fault(FAULT_BAD_KEY)
 
     async def _delay(self, scenario: Scenario, route: str) -> None:
-        seconds = scenario.delays.get(route, 0.0)
-        if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
+        await self.stall(scenario.delays.get(route, 0.0))
 
 
 def _new_interaction_id() -> str:
@@ -539,22 +470,16 @@ async def _truncated(request: web.Request, data: bytes) -> web.StreamResponse:
     return response
 
 
-async def _serve(port: int, api_key: str, scenario: str) -> None:
-    fake = FakeGeminiApi(api_key=api_key, scenario=scenario, port=port)
-    async with fake:
-        print(fake.base_url, flush=True)
-        await asyncio.Event().wait()
-
-
 def main() -> None:
     """Serve the fake until killed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--scenario", default="success", choices=sorted(SCENARIOS))
-    args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.api_key, args.scenario))
+    serve_forever_main(
+        lambda args: FakeGeminiApi(api_key=args.api_key, scenario=args.scenario, port=args.port),
+        __doc__.splitlines()[0],
+        {
+            "--api-key": {"default": DEFAULT_API_KEY},
+            "--scenario": {"default": "success", "choices": sorted(SCENARIOS)},
+        },
+    )
 
 
 if __name__ == "__main__":

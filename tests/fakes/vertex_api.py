@@ -13,18 +13,17 @@ Standalone: ``python -m tests.fakes.vertex_api --port N`` prints the base URL an
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes.http_fake import FakeHttpServer, RecordedRequest, serve_forever_main
 from tests.fakes.sample_video import sample_mp4
 
 API_VERSION = "v1beta1"
@@ -153,17 +152,6 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 @dataclass
-class RecordedRequest:
-    """One request as the fake saw it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
 class Operation:
     """A long-running operation the fake knows about."""
 
@@ -191,49 +179,29 @@ class _Route:
         return f"{scope}publishers/google/models/{self.model}"
 
 
-@dataclass
-class FakeVertexApi:
+class FakeVertexApi(FakeHttpServer):
     """The fake server; use ``async with FakeVertexApi() as fake`` and point the SDK at ``fake.base_url``."""
 
-    api_key: str = DEFAULT_API_KEY
-    token: str = DEFAULT_TOKEN
-    scenario: Scenario = field(default_factory=Scenario)
-    retired_models: set[str] = field(default_factory=set)
-    host: str = "127.0.0.1"
-    port: int = 0
-    requests: list[RecordedRequest] = field(default_factory=list)
-    operations: dict[str, Operation] = field(default_factory=dict)
+    shutdown_timeout = 60.0  # aiohttp's default, which this fake always used
 
-    def __post_init__(self) -> None:
-        self._runner: web.AppRunner | None = None
-        self._closing = asyncio.Event()
-        self.base_url = ""
+    def __init__(
+        self,
+        api_key: str = DEFAULT_API_KEY,
+        token: str = DEFAULT_TOKEN,
+        scenario: Scenario | None = None,
+        retired_models: set[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host=host, port=port)
+        self.api_key = api_key
+        self.token = token
+        self.scenario = scenario or Scenario()
+        self.retired_models = retired_models if retired_models is not None else set()
+        self.operations: dict[str, Operation] = {}
 
-    async def __aenter__(self) -> FakeVertexApi:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def start(self) -> str:
-        """Bind and serve; returns the base URL."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self.base_url = f"http://{self.host}:{self.port}"
-        return self.base_url
-
-    async def close(self) -> None:
-        """Stop serving; slow handlers are woken up."""
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # ---- test helpers -------------------------------------------------------------------------------------
 
@@ -259,14 +227,7 @@ class FakeVertexApi:
     # ---- HTTP ---------------------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        self.requests.append(
-            RecordedRequest(request.method, request.path, dict(request.query), dict(request.headers), body)
-        )
+        body = await self.record(request)
         route = self._route(request)
         if route is None:
             return _not_found_page()
@@ -307,7 +268,7 @@ class FakeVertexApi:
             return _respond(google_error(400, "INVALID_ARGUMENT", f"unknown fake scenario {exc.args[0]!r}"))
         if route.model in self.retired_models and scenario.create_reply is None:
             scenario = SCENARIOS["model_retired"]
-        await self._sleep(scenario.create_delay)
+        await self.stall(scenario.create_delay)
         reply = scenario.create_reply
         if reply is not None:
             if reply.job_created:
@@ -327,7 +288,7 @@ class FakeVertexApi:
         if op is None or op.scenario.forget_operation or name.rpartition("/operations/")[0] != route.resource:
             return _respond(google_error(404, "NOT_FOUND", f"Operation {name} not found."))
         op.fetches += 1
-        await self._sleep(op.scenario.fetch_delay)
+        await self.stall(op.scenario.fetch_delay)
         faults = op.scenario.fetch_replies
         if op.fetches <= len(faults):
             return await _answer(request, faults[op.fetches - 1])
@@ -347,11 +308,6 @@ class FakeVertexApi:
         op = Operation(name=name, model=route.model, scenario=scenario, request=request)
         self.operations[name] = op
         return op
-
-    async def _sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
 
 
 def _final(op: Operation) -> dict[str, Any]:
@@ -417,25 +373,22 @@ def _not_found_page() -> web.Response:
     )
 
 
-async def _serve(port: int, api_key: str, token: str, pending: int) -> None:
-    fake = FakeVertexApi(api_key=api_key, token=token, port=port, scenario=Scenario(pending_polls=pending))
-    print(await fake.start(), flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await fake.close()
-
-
 def main() -> None:
     """Serve the fake until killed and print its base URL on one line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--token", default=DEFAULT_TOKEN)
-    parser.add_argument("--pending", type=int, default=2, help="pending polls before a job finishes")
-    args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.api_key, args.token, args.pending))
+    serve_forever_main(
+        lambda args: FakeVertexApi(
+            api_key=args.api_key,
+            token=args.token,
+            port=args.port,
+            scenario=Scenario(pending_polls=args.pending),
+        ),
+        __doc__.splitlines()[0],
+        {
+            "--api-key": {"default": DEFAULT_API_KEY},
+            "--token": {"default": DEFAULT_TOKEN},
+            "--pending": {"type": int, "default": 2, "help": "pending polls before a job finishes"},
+        },
+    )
 
 
 if __name__ == "__main__":

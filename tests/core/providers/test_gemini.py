@@ -66,12 +66,6 @@ def _reuse_ssl_contexts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(httpx2, "create_ssl_context", shared(httpx2.create_ssl_context))
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture
 async def fake():
     async with FakeGeminiApi() as server:

@@ -38,8 +38,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     for name in (
         "GOOGLE_API_KEY",
         "GEMINI_API_KEY",
@@ -177,7 +175,7 @@ async def test_project_mode_polls_fetch_predict_operation_with_the_operation_nam
         f"/v1beta1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/{MODEL_ID}"
         ":fetchPredictOperation"
     )
-    assert sent.body == {"operationName": job_id}
+    assert sent.json == {"operationName": job_id}
     assert sent.headers["Authorization"] == f"Bearer {fake.token}"
 
 
@@ -207,7 +205,7 @@ async def test_express_mode_uses_publisher_paths_and_the_api_key_header(express,
 async def test_submit_sends_prompt_and_every_parameter(provider, fake):
     await provider.submit(request("a fox in snow", negative_prompt="blurry", seed=7))
 
-    body = fake.requests[0].body
+    body = fake.requests[0].json
     assert body["instances"] == [{"prompt": "a fox in snow"}]
     assert body["parameters"] == {
         "sampleCount": 1,
@@ -225,7 +223,7 @@ async def test_submit_omits_unset_options_and_audio_for_silent_models(provider, 
 
     await provider.submit(request(model=silent, duration=8, aspect_ratio="16:9", resolution="1080p"))
 
-    assert fake.requests[0].body["parameters"] == {
+    assert fake.requests[0].json["parameters"] == {
         "sampleCount": 1,
         "durationSeconds": 8,
         "aspectRatio": "16:9",
@@ -236,7 +234,7 @@ async def test_submit_omits_unset_options_and_audio_for_silent_models(provider, 
 async def test_submit_sends_the_first_frame_image_inline(provider, fake):
     await provider.submit(request(image=PNG, image_mime_type="image/png"))
 
-    instance = fake.requests[0].body["instances"][0]
+    instance = fake.requests[0].json["instances"][0]
     assert instance["prompt"] == "a cat surfing a wave"
     assert instance["image"]["mimeType"] == "image/png"
     assert instance["image"]["bytesBase64Encoded"] == "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAA"
