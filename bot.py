@@ -3,12 +3,89 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import json
 import logging
 import os
+import signal
 import sys
 
+import discord
+import yarl
+from discord.ext import commands
+
+from cogs.admin import AdminCog
+from cogs.buttons import JOB_BUTTONS
+from cogs.errors import on_app_command_error
+from cogs.history import HistoryCog, HistoryPageButton
+from cogs.quota import QuotaCog
+from cogs.video import VideoCog
+from core.admin import get_state, set_state
+from core.catalog import CatalogError
+from core.cleanup import retention_loop
 from core.cli import main as cli_main
-from core.settings import LOG_LEVELS, SettingsError, load_settings
+from core.db import close_db, init_db
+from core.services import Services, build_services
+from core.settings import LOG_LEVELS, Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+class VideoBot(commands.Bot):
+    """The Discord adapter: slash commands only, no privileged intents, mentions off unless explicit."""
+
+    def __init__(self, services: Services, **options) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.services = services
+        self.settings = services.settings
+        self._background: set[asyncio.Task] = set()
+
+    async def setup_hook(self) -> None:
+        """Load the cogs and buttons, sync commands if they changed, start the retention task."""
+        for cog in (VideoCog, HistoryCog, QuotaCog, AdminCog):
+            await self.add_cog(cog(self, self.services))
+        self.add_dynamic_items(*JOB_BUTTONS, HistoryPageButton)
+        self.tree.on_error = on_app_command_error
+        await self.sync_commands()
+        task = asyncio.create_task(
+            retention_loop(self.settings.output_dir, self.settings.output_retention_days)
+        )
+        self._background.add(task)
+
+    async def sync_commands(self, *, force: bool = False) -> int:
+        """Push the command tree when it differs from the last push (or when forced); return its size."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        key = f"command_tree:{guild.id if guild else 'global'}"
+        if not force and await get_state(key) == digest:
+            log.info("slash commands unchanged; not syncing")
+            return len(payload)
+        synced = await self.tree.sync(guild=guild)
+        await set_state(key, digest)
+        log.info("synced %d slash commands (%s)", len(synced), f"guild {guild.id}" if guild else "global")
+        return len(synced)
+
+    async def on_ready(self) -> None:
+        log.info(
+            "logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds)
+        )
+
+    async def close(self) -> None:
+        """Hand unfinished jobs back (they resume on the next start), then close Discord."""
+        for task in self._background:
+            task.cancel()
+        await self.services.runner.shutdown()
+        await super().close()
 
 
 def configure_logging(level: str) -> None:
@@ -17,8 +94,43 @@ def configure_logging(level: str) -> None:
     logging.getLogger("discord.http").setLevel(logging.WARNING)
 
 
+def point_at_discord(settings: Settings) -> None:
+    """Use another Discord endpoint (a local fake in tests) when DISCORD_API_BASE / _GATEWAY_URL are set."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def create_bot(services: Services) -> commands.Bot:
+    """A VideoBot, auto-sharded when SHARD_COUNT is set."""
+    if services.settings.shard_count:
+        cls = type("ShardedVideoBot", (VideoBot, commands.AutoShardedBot), {})
+        return cls(services, shard_count=services.settings.shard_count)
+    return VideoBot(services)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then shut down cleanly."""
+    point_at_discord(settings)
+    await init_db(settings.database_url)
+    services = build_services(settings)
+    bot = create_bot(services)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    try:
+        async with bot:
+            await bot.start(settings.discord_token)
+    finally:
+        await services.aclose()
+        await close_db()
+        log.info("stopped")
+
+
 def run_bot() -> int:
-    """Start the Discord bot (see cogs/)."""
+    """Start the Discord bot."""
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -32,11 +144,15 @@ def run_bot() -> int:
         )
         return 2
     configure_logging(settings.log_level)
-    print(
-        "error: the Discord adapter is not part of this build yet; use `python bot.py generate` meanwhile.",
-        file=sys.stderr,
-    )
-    return 2
+    try:
+        asyncio.run(serve(settings))
+    except discord.LoginFailure:
+        log.error("Discord rejected DISCORD_TOKEN; reset it in the developer portal and update .env")
+        return 2
+    except (SettingsError, CatalogError) as exc:
+        log.error("%s", exc)
+        return 2
+    return 0
 
 
 def main(argv: list[str]) -> int:

@@ -66,7 +66,7 @@ class AdminService:
 
     async def set_paused(self, actor: int, paused: bool) -> None:
         """Stop (or resume) taking new jobs; running ones finish."""
-        await BotState.update_or_create(key=PAUSED_KEY, defaults={"value": paused})
+        await set_state(PAUSED_KEY, paused)
         log.info("admin %s %s the bot", actor, "paused" if paused else "resumed")
 
     async def stats(self, day: dt.date) -> Stats:
@@ -90,12 +90,35 @@ class AdminService:
         )
 
 
+async def get_state(key: str) -> object:
+    """A shared value, or None."""
+    row = await BotState.get_or_none(key=key)
+    return row.value.get("v") if row and isinstance(row.value, dict) else None
+
+
+async def set_state(key: str, value: object) -> None:
+    """Store a shared value."""
+    # Wrapped: Tortoise's JSONField would try to parse a bare string as JSON text.
+    await BotState.update_or_create(key=key, defaults={"value": {"v": value}})
+
+
 async def is_paused() -> bool:
     """True while an admin has paused new jobs."""
-    row = await BotState.get_or_none(key=PAUSED_KEY)
-    return bool(row and row.value)
+    return bool(await get_state(PAUSED_KEY))
 
 
 async def mark_deleted(generation_id: int) -> None:
     """The job's message was deleted; its history row stays, marked."""
     await Generation.filter(id=generation_id).update(deleted=True)
+
+
+class BotPaused(Exception):
+    """An admin paused new jobs."""
+
+    user_message = "New videos are paused by an admin right now. Jobs already running will finish; try later."
+
+
+async def ensure_accepting() -> None:
+    """Raise BotPaused while new jobs are paused."""
+    if await is_paused():
+        raise BotPaused(BotPaused.user_message)

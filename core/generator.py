@@ -271,6 +271,63 @@ class Generator:
             await self._cancel_quietly(gen, provider, JobRef(gen.provider_job_id, gen.provider_model_id))
         return True
 
+    async def attach_message(
+        self,
+        generation_id: int,
+        *,
+        channel_id: int,
+        message_id: int,
+        interaction_id: int | None = None,
+        token: str | None = None,
+    ) -> None:
+        """Remember where the job's message is, and the interaction token that may edit it (if any)."""
+        await Generation.filter(id=generation_id).update(
+            channel_id=channel_id,
+            message_id=message_id,
+            interaction_id=interaction_id,
+            interaction_token=token,
+        )
+
+    async def mark_delivered(self, generation_id: int) -> bool:
+        """Record that the final result is visible; True only for the first caller."""
+        return bool(
+            await Generation.filter(id=generation_id, delivered_at__isnull=True).update(
+                delivered_at=self._now()
+            )
+        )
+
+    async def find_job(self, generation_id: int) -> Generation | None:
+        """The job record, or None."""
+        return await Generation.get_or_none(id=generation_id)
+
+    async def get_job(self, generation_id: int) -> Generation:
+        """The job record (it must exist)."""
+        return await Generation.get(id=generation_id)
+
+    def params_of(self, gen: Generation, *, new_seed: int | None = None) -> GenerationParams:
+        """The parameters of an earlier job, for Regenerate (with `new_seed` where the model takes one)."""
+        cfg = gen.config
+        spec = self.catalog.get(gen.model)
+        image = None
+        if cfg.get("image_path"):
+            try:
+                image = Path(cfg["image_path"]).read_bytes()
+            except OSError as exc:
+                raise GenerationError(
+                    ErrorCategory.INVALID_REQUEST, f"image: the original image is gone ({exc})"
+                ) from None
+        return GenerationParams(
+            prompt=gen.prompt,
+            model=gen.model,
+            duration=cfg.get("duration"),
+            aspect_ratio=cfg.get("aspect_ratio"),
+            resolution=cfg.get("resolution"),
+            negative_prompt=cfg.get("negative_prompt"),
+            seed=new_seed if spec is not None and spec.seed and new_seed is not None else cfg.get("seed"),
+            image=image,
+            image_mime_type=cfg.get("image_mime_type") if image is not None else None,
+        )
+
     async def expected_latency(self, spec: ModelSpec) -> float:
         """Seconds this model's jobs take to process here, learned once enough have completed."""
         rows = await (

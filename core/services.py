@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core.admin import AdminService
 from core.catalog import Catalog, load_catalog
 from core.generator import Generator
 from core.providers.base import Provider
 from core.quotas import QuotaService
+from core.runner import JobRunner
 from core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class Services:
     providers: dict[str, Provider]
     quotas: QuotaService
     generator: Generator
+    runner: JobRunner
+    admin: AdminService
 
     async def aclose(self) -> None:
         """Close provider HTTP sessions."""
@@ -82,4 +86,5 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
         default_model=settings.default_model,
         max_video_bytes=settings.max_video_bytes,
     )
-    return Services(settings, catalog, providers, quotas, generator)
+    runner = JobRunner(generator, settings.max_concurrent_jobs)
+    return Services(settings, catalog, providers, quotas, generator, runner, AdminService(quotas))

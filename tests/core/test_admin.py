@@ -25,11 +25,20 @@ def admin(quotas) -> AdminService:
     return AdminService(quotas)
 
 
-async def job(user_id: int, n: int, status=GenerationStatus.COMPLETED, model="demo", duration=5.0) -> Generation:
+async def job(
+    user_id: int, n: int, status=GenerationStatus.COMPLETED, model="demo", duration=5.0
+) -> Generation:
     await User.bulk_create([User(id=user_id)], ignore_conflicts=True)
     return await Generation.create(
-        user_id=user_id, prompt=f"prompt {n}", model=model, provider="demo", provider_model_id="d",
-        video_seconds=4, quota_day=DAY, status=status, duration=duration,
+        user_id=user_id,
+        prompt=f"prompt {n}",
+        model=model,
+        provider="demo",
+        provider_model_id="d",
+        video_seconds=4,
+        quota_day=DAY,
+        status=status,
+        duration=duration,
         created_at=dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC) + dt.timedelta(minutes=n),
     )
 

@@ -1,0 +1,192 @@
+"""/videoadmin: quotas, blocks, the queue, pause/resume, statistics, command sync. Admins only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.embeds import notice_embed, safe_text
+from cogs.permissions import is_admin
+from core.history import active_jobs
+from core.presenter import STATUS_ICONS, quota_left, truncate
+from core.progress import format_elapsed
+from core.quotas import utc_day
+from core.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _today() -> dt.date:
+    return utc_day(dt.datetime.now(dt.UTC))
+
+
+@app_commands.default_permissions(manage_guild=True)
+class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Video bot administration"):
+    """Every subcommand re-checks admin rights at run time: Discord's default permissions are only a hint."""
+
+    quota = app_commands.Group(name="quota", description="Per-user daily limits")
+
+    def __init__(self, bot: commands.Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+        self.admin = services.admin
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if is_admin(interaction, self.services.settings.admin_user_ids):
+            return True
+        log.info("user %s was refused /videoadmin", interaction.user.id)
+        await interaction.response.send_message(
+            embed=notice_embed("Admins only", "You need Manage Server here (or to be a bot admin)."),
+            ephemeral=True,
+        )
+        return False
+
+    async def _reply(self, interaction: discord.Interaction, title: str, text: str) -> None:
+        await interaction.response.send_message(
+            embed=notice_embed(title, text, discord.Colour.blurple()), ephemeral=True
+        )
+
+    @quota.command(name="set")
+    async def quota_set(
+        self,
+        interaction: discord.Interaction,
+        user: discord.User,
+        daily_videos: app_commands.Range[int, 0, 100000] | None = None,
+        daily_seconds: app_commands.Range[int, 0, 10000000] | None = None,
+    ) -> None:
+        """Set a user's daily limits (0 = unlimited).
+
+        Args:
+            user: Whose limits.
+            daily_videos: Videos per UTC day.
+            daily_seconds: Video-seconds per UTC day.
+        """
+        row = await self.admin.set_quota(interaction.user.id, user.id, daily_videos, daily_seconds)
+        limits = self.services.quotas.limits_for(row)
+        await self._reply(
+            interaction,
+            "Quota set",
+            f"{user.mention}: {limits.videos or 'unlimited'} videos and {limits.seconds or 'unlimited'} s a day.",
+        )
+
+    @quota.command(name="reset")
+    async def quota_reset(self, interaction: discord.Interaction, user: discord.User) -> None:
+        """Clear what a user has used today.
+
+        Args:
+            user: Whose usage.
+        """
+        await self.admin.reset_usage(interaction.user.id, user.id, _today())
+        await self._reply(interaction, "Quota reset", f"{user.mention}'s usage today is back to zero.")
+
+    @quota.command(name="show")
+    async def quota_show(self, interaction: discord.Interaction, user: discord.User) -> None:
+        """Show a user's usage and limits today.
+
+        Args:
+            user: Whose quota.
+        """
+        st = await self.services.quotas.status(user.id, _today())
+        blocked = f"\nBlocked: {safe_text(st.blocked_reason or 'no reason given', 200)}" if st.blocked else ""
+        await self._reply(
+            interaction,
+            "Quota",
+            f"{user.mention}: {st.videos_used} videos and {st.seconds_used} s used today; {quota_left(st)}.{blocked}",
+        )
+
+    @app_commands.command(name="block")
+    async def block(
+        self, interaction: discord.Interaction, user: discord.User, reason: str | None = None
+    ) -> None:
+        """Stop a user from making videos.
+
+        Args:
+            user: Who to block.
+            reason: Shown to them when they try.
+        """
+        await self.admin.block(interaction.user.id, user.id, reason)
+        await self._reply(interaction, "Blocked", f"{user.mention} can no longer make videos.")
+
+    @app_commands.command(name="unblock")
+    async def unblock(self, interaction: discord.Interaction, user: discord.User) -> None:
+        """Let a blocked user make videos again.
+
+        Args:
+            user: Who to unblock.
+        """
+        changed = await self.admin.unblock(interaction.user.id, user.id)
+        text = f"{user.mention} can make videos again." if changed else f"{user.mention} was not blocked."
+        await self._reply(interaction, "Unblocked", text)
+
+    @app_commands.command(name="queue")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        """List queued and running jobs."""
+        jobs = await active_jobs()
+        now = dt.datetime.now(dt.UTC)
+        lines = [
+            f"{STATUS_ICONS[j.status]} #{j.id} · {j.status.value} · <@{j.user_id}> · {j.model} · "
+            f"{format_elapsed((now - j.created_at).total_seconds())} old"
+            for j in jobs
+        ]
+        await self._reply(
+            interaction,
+            f"Queue ({len(jobs)})",
+            truncate("\n".join(lines), 4000) or "Nothing waiting or running.",
+        )
+
+    @app_commands.command(name="cancel")
+    async def cancel(self, interaction: discord.Interaction, job: app_commands.Range[int, 1]) -> None:
+        """Cancel any unfinished job.
+
+        Args:
+            job: The job id (see /videoadmin queue).
+        """
+        done = await self.services.generator.cancel(job)
+        await self.services.runner.leave_queue(job)
+        log.info("admin %s cancelled job %s: %s", interaction.user.id, job, done)
+        await self._reply(
+            interaction, "Cancel", f"Job #{job} cancelled." if done else f"Job #{job} is not running."
+        )
+
+    @app_commands.command(name="pause")
+    async def pause(self, interaction: discord.Interaction) -> None:
+        """Stop taking new jobs (running ones finish)."""
+        await self.admin.set_paused(interaction.user.id, True)
+        await self._reply(interaction, "Paused", "New /video requests are refused until /videoadmin resume.")
+
+    @app_commands.command(name="resume")
+    async def resume(self, interaction: discord.Interaction) -> None:
+        """Take new jobs again."""
+        await self.admin.set_paused(interaction.user.id, False)
+        await self._reply(interaction, "Resumed", "New /video requests are accepted again.")
+
+    @app_commands.command(name="stats")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        """Today's jobs, success rate, time per model and estimated spend."""
+        s = await self.admin.stats(_today())
+        lines = [
+            "By status: " + (", ".join(f"{k} {v}" for k, v in sorted(s.by_status.items())) or "none"),
+            "By model: " + (", ".join(f"{k} {v}" for k, v in sorted(s.by_model.items())) or "none"),
+            "Success rate: " + (f"{s.success_rate:.0%}" if s.success_rate is not None else "n/a"),
+            "Median time: "
+            + (", ".join(f"{m} {format_elapsed(t)}" for m, t in sorted(s.median_seconds.items())) or "n/a"),
+            f"Estimated spend: ${s.spent_usd:.2f}"
+            + (f" of ${s.cap_usd:.2f} cap" if s.cap_usd else " (no cap)"),
+        ]
+        await self._reply(interaction, f"Stats for {s.day.isoformat()} (UTC)", "\n".join(lines))
+
+    @app_commands.command(name="sync")
+    async def sync(self, interaction: discord.Interaction) -> None:
+        """Push the slash commands to Discord now."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        count = await self.bot.sync_commands(force=True)  # type: ignore[attr-defined]
+        log.info("admin %s forced a command sync (%d commands)", interaction.user.id, count)
+        await interaction.followup.send(
+            embed=notice_embed("Synced", f"{count} commands pushed to Discord.", discord.Colour.blurple()),
+            ephemeral=True,
+        )

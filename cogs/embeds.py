@@ -1,0 +1,53 @@
+"""Discord embeds for a job: progress, result, failure. Prompts are escaped and truncated here."""
+
+from __future__ import annotations
+
+import discord
+
+from core.presenter import params_line, truncate
+from models import Generation, GenerationStatus
+
+COLOURS = {
+    GenerationStatus.PENDING: discord.Colour.light_grey(),
+    GenerationStatus.QUEUED: discord.Colour.light_grey(),
+    GenerationStatus.PROCESSING: discord.Colour.blurple(),
+    GenerationStatus.COMPLETED: discord.Colour.green(),
+    GenerationStatus.FAILED: discord.Colour.red(),
+    GenerationStatus.CANCELLED: discord.Colour.dark_grey(),
+}
+TITLES = {
+    GenerationStatus.PENDING: "⏳ Video requested",
+    GenerationStatus.QUEUED: "⏳ Waiting for a free slot",
+    GenerationStatus.PROCESSING: "🎬 Generating video",
+    GenerationStatus.COMPLETED: "✅ Video ready",
+    GenerationStatus.FAILED: "❌ Video failed",
+    GenerationStatus.CANCELLED: "🚫 Video cancelled",
+}
+PROMPT_LIMIT = 1000
+
+
+def safe_text(text: str, limit: int) -> str:
+    """Markdown and mentions escaped, then truncated: prompts never format or ping."""
+    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    return truncate(escaped, limit)
+
+
+def job_embed(gen: Generation, status: GenerationStatus, body: str, *, demo: bool) -> discord.Embed:
+    """The one embed of a job's message."""
+    embed = discord.Embed(title=TITLES[status], colour=COLOURS[status])
+    embed.add_field(name="Prompt", value=safe_text(gen.prompt, PROMPT_LIMIT) or "—", inline=False)
+    embed.add_field(name="Model", value=params_line(gen.config, gen.model), inline=False)
+    if body:
+        embed.add_field(name="Status", value=truncate(body, 1024), inline=False)
+    footer = f"Job #{gen.id}"
+    if demo:
+        footer += " · demo model: a rendered test pattern, not AI output"
+    embed.set_footer(text=footer)
+    return embed
+
+
+def notice_embed(title: str, text: str, colour: discord.Colour | None = None) -> discord.Embed:
+    """A short ephemeral message: refusals, admin answers."""
+    return discord.Embed(
+        title=title, description=truncate(text, 4000), colour=colour or discord.Colour.orange()
+    )

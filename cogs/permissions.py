@@ -1,0 +1,16 @@
+"""Who counts as an admin: ADMIN_USER_IDS everywhere, or Manage Server in that server."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import discord
+
+
+def is_admin(interaction: discord.Interaction, admin_ids: Collection[int]) -> bool:
+    """ADMIN_USER_IDS always; in a server also anyone with Manage Server there; in DMs only the list."""
+    if interaction.user.id in admin_ids:
+        return True
+    if interaction.guild_id is None:
+        return False
+    return bool(interaction.permissions.manage_guild)

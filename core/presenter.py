@@ -1,0 +1,66 @@
+"""The words and numbers users see about a job, as plain text (the cogs put them into embeds)."""
+
+from __future__ import annotations
+
+from core.errors import USER_MESSAGES, ErrorCategory
+from core.progress import format_elapsed
+from core.quotas import QuotaStatus
+from models import GenerationStatus
+
+STATUS_ICONS = {
+    GenerationStatus.PENDING: "⏳",
+    GenerationStatus.QUEUED: "⏳",
+    GenerationStatus.PROCESSING: "🎬",
+    GenerationStatus.COMPLETED: "✅",
+    GenerationStatus.FAILED: "❌",
+    GenerationStatus.CANCELLED: "🚫",
+}
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def params_line(config: dict, model: str) -> str:
+    """`veo-3.1 · 8 s · 16:9 · 720p · seed 7`."""
+    parts = [
+        model,
+        f"{config.get('duration')} s",
+        str(config.get("aspect_ratio")),
+        str(config.get("resolution")),
+    ]
+    if config.get("seed") is not None:
+        parts.append(f"seed {config['seed']}")
+    if config.get("image_path"):
+        parts.append("first frame from image")
+    return " · ".join(parts)
+
+
+def quota_left(status: QuotaStatus) -> str:
+    """`3 videos and 40 s left today` (or `no daily limit`)."""
+    parts = []
+    if status.videos_left is not None:
+        parts.append(f"{status.videos_left} video{'s' if status.videos_left != 1 else ''}")
+    if status.seconds_left is not None:
+        parts.append(f"{status.seconds_left} s")
+    return " and ".join(parts) + " left today" if parts else "no daily limit"
+
+
+def finished_line(video_seconds: float, took: float | None, cost_usd: float, left: str) -> str:
+    """`Length 4.0 s · took 1:12 · est. $0.42 · 3 videos left today`."""
+    took_text = format_elapsed(took) if took is not None else "?"
+    return f"Length {video_seconds:.1f} s · took {took_text} · est. ${cost_usd:.2f} · {left}"
+
+
+def failure_text(error_type: str | None, refunded: bool, detail: str | None = None) -> str:
+    """The category's advice, whether the quota came back, and (for bad input) what exactly was wrong."""
+    category = ErrorCategory(error_type) if error_type else ErrorCategory.UNKNOWN
+    lines = [USER_MESSAGES[category]]
+    if detail and category is ErrorCategory.INVALID_REQUEST:
+        lines.insert(0, detail)
+    if category is not ErrorCategory.CANCELLED or refunded:
+        lines.append(
+            "Your quota was refunded." if refunded else "This job still counts against today's quota."
+        )
+    return "\n".join(lines)
