@@ -36,6 +36,8 @@ class VideoBot(commands.Bot):
     """The Discord adapter: slash commands only, no privileged intents, mentions off unless explicit."""
 
     def __init__(self, services: Services, **options) -> None:
+        # This bot has no voice features: skip discord.py's start-up warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),

@@ -270,8 +270,26 @@ class VideoCog(commands.Cog, name="Video"):
 
         posted_new = False
         try:
-            await message.edit(embed=embed, attachments=files(), view=view)
-        except MessageGone:
+            try:
+                await message.edit(embed=embed, attachments=files(), view=view)
+            except discord.HTTPException as exc:
+                if exc.status != 413 or upload is None:
+                    raise
+                # Discord refused the size although we checked it: say so instead of uploading.
+                size = await asyncio.to_thread(lambda: upload.stat().st_size)
+                embed = job_embed(
+                    gen,
+                    gen.status,
+                    f"{body}\nDiscord refused the {human_size(size)} upload; "
+                    "the video stays in your /history.",
+                    demo=demo,
+                )
+                upload = None
+                await message.edit(embed=embed, attachments=[], view=view)
+        except (MessageGone, discord.HTTPException) as exc:
+            log.warning(
+                "job %s: editing the result into its message failed (%s); posting a new one", gen.id, exc
+            )
             await message.post_new("your video job finished:", embed=embed, files=files(), view=view)
             await self.generator.attach_message(
                 gen.id, channel_id=message.channel_id, message_id=message.message_id

@@ -1,0 +1,53 @@
+"""Start-up: commands sync only when the tree changed, DEV_GUILD_ID syncs one server, sharding."""
+
+from __future__ import annotations
+
+from discord.ext import commands
+
+from bot import create_bot
+from cogs.admin import AdminCog
+from core.services import build_services
+from tests.cogs.conftest import make_settings, start_bot, stop_bot
+from tests.fakes.discord_api import FakeDiscord
+
+
+async def test_commands_are_pushed_once_and_not_again_when_unchanged(db, tmp_path, monkeypatch):
+    async with FakeDiscord() as fake:
+        fake.patch_discord(monkeypatch)
+        for _ in range(2):
+            services = build_services(make_settings(tmp_path, fake))
+            bot, task = await start_bot(fake, services)
+            await stop_bot(bot, task)
+            await services.aclose()
+        assert len(fake.command_puts) == 1
+        names = {c["name"] for c in fake.commands}
+        assert names == {"video", "history", "quota", "videoadmin"}
+
+
+async def test_dev_guild_gets_the_commands_instantly(db, tmp_path, monkeypatch):
+    async with FakeDiscord() as fake:
+        fake.patch_discord(monkeypatch)
+        services = build_services(make_settings(tmp_path, fake, dev_guild_id=fake.guild_id))
+        bot, task = await start_bot(fake, services)
+        await stop_bot(bot, task)
+        await services.aclose()
+        assert {c["name"] for c in fake.guild_commands[fake.guild_id]} >= {"video", "videoadmin"}
+        assert fake.commands == []
+
+
+async def test_admin_group_defaults_to_manage_server(tmp_path):
+    async with FakeDiscord() as fake:
+        services = build_services(make_settings(tmp_path, fake))
+        bot = create_bot(services)
+        await bot.add_cog(AdminCog(bot, services))
+        group = bot.tree.get_command("videoadmin")
+        assert group.default_permissions.manage_guild
+        await services.aclose()
+
+
+async def test_shard_count_makes_an_auto_sharded_bot(tmp_path):
+    async with FakeDiscord() as fake:
+        services = build_services(make_settings(tmp_path, fake, shard_count=2))
+        bot = create_bot(services)
+        assert isinstance(bot, commands.AutoShardedBot) and bot.shard_count == 2
+        await services.aclose()
