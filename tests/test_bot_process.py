@@ -27,12 +27,21 @@ async def running_bot(tmp_path):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "FAL", "VERTEX", "GOOGLE"))}
         env.update(fake.env)
         env.update(
-            DATABASE_URL=url, OUTPUT_DIR=str(tmp_path / "videos"), DEMO_LATENCY="1", EDIT_INTERVAL="0.5",
-            ADMIN_USER_IDS=str(ADMIN), LOG_LEVEL="INFO", QUOTA_DAILY_VIDEOS="5",
+            DATABASE_URL=url,
+            OUTPUT_DIR=str(tmp_path / "videos"),
+            DEMO_LATENCY="1",
+            EDIT_INTERVAL="0.5",
+            ADMIN_USER_IDS=str(ADMIN),
+            LOG_LEVEL="INFO",
+            QUOTA_DAILY_VIDEOS="5",
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "bot.py", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "bot.py",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             await fake.wait_for(lambda: fake.connected and fake.commands, 60, "bot.py to connect and sync")
@@ -58,7 +67,11 @@ async def test_bot_process_end_to_end(running_bot):
         assert abs(container.duration / 1e6 - 4.0) < 0.1
     bars = [str(w.payload) for w in msg.edits if "░" in str(w.payload)]
     assert bars, "progress edits carry a bar"
-    assert all(p.get("allowed_mentions") == {"parse": []} for _, p in fake.message_payloads() if "allowed_mentions" in p)
+    assert all(
+        p.get("allowed_mentions") == {"parse": []}
+        for _, p in fake.message_payloads()
+        if "allowed_mentions" in p
+    )
 
     # /history and /quota: ephemeral, the requester's own.
     hist = await fake.send_slash_command("history", {}, user=alice)
@@ -70,11 +83,15 @@ async def test_bot_process_end_to_end(running_bot):
 
     # /videoadmin quota set: refused for a non-admin, effective for an admin.
     bob = fake.user("bob")
-    refused = await fake.send_slash_command("videoadmin quota set", {"user": alice, "daily_videos": 1}, user=bob)
+    refused = await fake.send_slash_command(
+        "videoadmin quota set", {"user": alice, "daily_videos": 1}, user=bob
+    )
     assert (await refused.wait_callback()).data["flags"] & FLAG_EPHEMERAL
     assert "Admins only" in str(refused.callback.data)
     admin = fake.user("admin", id=ADMIN)
-    done = await fake.send_slash_command("videoadmin quota set", {"user": alice, "daily_videos": 1}, user=admin)
+    done = await fake.send_slash_command(
+        "videoadmin quota set", {"user": alice, "daily_videos": 1}, user=admin
+    )
     assert "Quota set" in str((await done.wait_callback()).data)
     again = await fake.send_slash_command("video", {"prompt": "another fox"}, user=alice)
     cb = await again.wait_callback()
