@@ -195,17 +195,26 @@ class Generator:
 
     # ---- running ---------------------------------------------------------------------------
 
-    async def run_job(self, generation_id: int, progress: ProgressCallback | None = None) -> GenerationResult:
-        """Run (or resume) one job to a terminal state and return its result."""
+    async def run_job(
+        self, generation_id: int, progress: ProgressCallback | None = None, *, owner: str | None = None
+    ) -> GenerationResult:
+        """Run (or resume) one job to a terminal state and return its result.
+
+        With `owner`, the job was leased from the queue by that worker: every later state change is
+        conditional on the lease still being ours, so a worker that lost its lease can't finish the job.
+        Without it (the terminal CLI), the job is claimed here.
+        """
         reporter = ProgressReporter(progress)
         gen = await Generation.get(id=generation_id)
         if gen.status.is_terminal:
             return result_of(gen)
         started = self._monotonic()
-        claimed = await Generation.filter(id=gen.id, status__in=ACTIVE).update(
+        if owner is not None:
+            if gen.status is not GenerationStatus.PROCESSING or gen.lease_owner != owner:
+                return result_of(gen)
+        elif not await Generation.filter(id=gen.id, status__in=ACTIVE).update(
             status=GenerationStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=self._now()
-        )
-        if not claimed:
+        ):
             return result_of(await Generation.get(id=gen.id))
         await reporter.report(*STARTING)
         try:
@@ -216,7 +225,7 @@ class Generator:
             await reporter.report(*DOWNLOADING)
             path, size = await self._download(gen, provider, ref, video)
             timings = dict(gen.stage_timings, total=round(self._monotonic() - started, 3))
-            finished = await Generation.filter(id=gen.id, status=GenerationStatus.PROCESSING).update(
+            finished = await _mine(gen).update(
                 status=GenerationStatus.COMPLETED,
                 video_path=str(path),
                 video_bytes=size,
@@ -231,13 +240,13 @@ class Generator:
             log.info("job %s: completed in %.1fs (%d bytes)", gen.id, timings["total"], size)
             await reporter.report(*COMPLETE)
         except GenerationError as exc:
-            await self._fail(gen.id, exc, self._monotonic() - started)
+            await self._fail(gen, exc, self._monotonic() - started)
         except asyncio.CancelledError:
             raise  # shutdown: the job stays processing with its provider id and is resumed later
         except Exception as exc:
             log.exception("job %s: unexpected error", gen.id)
             await self._fail(
-                gen.id, GenerationError(ErrorCategory.UNKNOWN, repr(exc)), self._monotonic() - started
+                gen, GenerationError(ErrorCategory.UNKNOWN, repr(exc)), self._monotonic() - started
             )
         return result_of(await Generation.get(id=gen.id))
 
@@ -369,9 +378,11 @@ class Generator:
                 " not submitting again to avoid paying twice",
             )
         request = _request_of(gen, spec)
-        marked = await Generation.filter(
-            id=gen.id, status=GenerationStatus.PROCESSING, submit_started_at__isnull=True
-        ).update(submit_started_at=self._now(), updated_at=self._now())
+        marked = (
+            await _mine(gen)
+            .filter(submit_started_at__isnull=True)
+            .update(submit_started_at=self._now(), updated_at=self._now())
+        )
         if not marked:
             raise GenerationError(ErrorCategory.CANCELLED, "cancelled before submission")
         began = self._monotonic()
@@ -383,7 +394,7 @@ class Generator:
         ref = JobRef(job_id, gen.provider_model_id)
         gen.stage_timings = dict(gen.stage_timings, submit=round(self._monotonic() - began, 3))
         log.info("job %s: submitted to %s as %s", gen.id, provider.name, job_id)
-        if not await Generation.filter(id=gen.id, status=GenerationStatus.PROCESSING).exists():
+        if not await _mine(gen).exists():
             # Cancelled while the submit was in flight: the cancel could not name the job yet.
             await self._cancel_quietly(gen, provider, ref)
             raise GenerationError(ErrorCategory.CANCELLED, "cancelled while the request was being sent")
@@ -490,23 +501,43 @@ class Generator:
         except GenerationError as exc:
             log.warning("job %s: provider cancel failed: %s", gen.id, exc.detail)
 
-    async def _fail(self, generation_id: int, exc: GenerationError, elapsed: float) -> None:
-        changed = await Generation.filter(id=generation_id, status=GenerationStatus.PROCESSING).update(
+    async def _fail(self, gen: Generation, exc: GenerationError, elapsed: float | None) -> None:
+        await self._finish_failed(_mine(gen), gen.id, exc, elapsed)
+
+    async def abandon(self, generation_id: int, exc: GenerationError, *, expired_before: dt.datetime) -> bool:
+        """Fail a job whose worker vanished (lease expired before `expired_before`), refunding the quota."""
+        query = Generation.filter(
+            id=generation_id, status=GenerationStatus.PROCESSING, lease_expires_at__lt=expired_before
+        )
+        return await self._finish_failed(query, generation_id, exc, None)
+
+    async def _finish_failed(
+        self, query: Any, generation_id: int, exc: GenerationError, elapsed: float | None
+    ) -> bool:
+        """The conditional terminal update, then refund and spend release for the caller that made it."""
+        changed = await query.update(
             status=GenerationStatus.FAILED,
             error=exc.detail,
             error_type=exc.category.value,
-            duration=round(elapsed, 3),
+            duration=round(elapsed, 3) if elapsed is not None else None,
             completed_at=self._now(),
             updated_at=self._now(),
         )
         if not changed:
-            return
+            return False
         log.info("job %s: failed (%s): %s", generation_id, exc.category.value, exc.detail)
         if exc.category in REFUNDED_CATEGORIES:
             await self.quotas.refund(generation_id)
         gen = await Generation.get(id=generation_id)
         if gen.provider_job_id is None or exc.category is ErrorCategory.SAFETY_BLOCKED:
             await self.quotas.release_spend(generation_id)
+        return True
+
+
+def _mine(gen: Generation) -> Any:
+    """The job, if it is still processing under the lease this run holds (any lease for a CLI run)."""
+    query = Generation.filter(id=gen.id, status=GenerationStatus.PROCESSING)
+    return query.filter(lease_owner=gen.lease_owner) if gen.lease_owner else query
 
 
 def _config_of(request: VideoRequest) -> dict[str, Any]:

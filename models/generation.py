@@ -53,7 +53,9 @@ class Generation(Model):
     status = fields.CharEnumField(GenerationStatus, max_length=16, default=GenerationStatus.PENDING)
     provider_job_id = fields.CharField(max_length=500, null=True)
     submit_started_at = fields.DatetimeField(null=True)  # set before the create call: never submit twice
-    attempts = fields.IntField(default=0)
+    attempts = fields.IntField(default=0)  # claims that ended without a clean hand-back
+    lease_owner = fields.CharField(max_length=64, null=True)  # the worker running it
+    lease_expires_at = fields.DatetimeField(null=True)  # the worker must extend it; expired = abandoned
 
     video_path = fields.CharField(max_length=1000, null=True)
     video_bytes = fields.BigIntField(null=True)
@@ -75,4 +77,9 @@ class Generation(Model):
 
     class Meta:
         table = "generations"
-        indexes = (("user_id", "created_at"), ("status", "created_at"), ("model", "status"))
+        indexes = (
+            ("user_id", "created_at"),
+            ("status", "created_at"),
+            ("model", "status"),
+            ("status", "lease_expires_at"),
+        )

@@ -14,6 +14,7 @@ class User(Model):
     daily_seconds = fields.IntField(null=True)
     blocked = fields.BooleanField(default=False)
     blocked_reason = fields.CharField(max_length=500, null=True)
+    last_started_at = fields.DatetimeField(null=True)  # when a job of theirs last started: round-robin order
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
