@@ -10,10 +10,10 @@ __models__ = [User, Generation, DailyUsage, DailySpend, BotState, Lock, RateWind
 __all__ = [
     "BotState",
     "DailySpend",
-    "Lock",
-    "RateWindow",
     "DailyUsage",
     "Generation",
     "GenerationStatus",
+    "Lock",
+    "RateWindow",
     "User",
 ]

@@ -12,7 +12,7 @@ from core.catalog import load_catalog
 from core.coordination import DbLock, RateLimiter
 from core.errors import GenerationError
 from core.generator import Generator, Requester
-from core.queue import JobQueue, QueuePolicy, QueuedJob, round_robin
+from core.queue import JobQueue, QueuedJob, QueuePolicy, round_robin
 from core.quotas import QuotaService
 from core.validation import GenerationParams
 from models import DailyUsage, Generation, GenerationStatus
