@@ -78,6 +78,14 @@ class GenerationResult:
     video_seconds: int | None = None
     estimated_cost_usd: float | None = None
     refunded: bool = False
+    job_status: str | None = None  # the record's status: anything but completed/failed/cancelled = not over
+
+    @property
+    def finished(self) -> bool:
+        """True when the job reached a terminal state (False e.g. when another worker owns it now)."""
+        return self.job_status in ("completed", "failed", "cancelled") or (
+            self.job_status is None and self.generation_id is None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -589,4 +597,5 @@ def result_of(gen: Generation) -> GenerationResult:
         video_seconds=gen.video_seconds,
         estimated_cost_usd=gen.estimated_cost_usd,
         refunded=gen.refunded,
+        job_status=gen.status.value,
     )
