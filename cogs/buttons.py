@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from cogs.errors import GuardedItem
+
 if TYPE_CHECKING:
     from cogs.video import VideoCog
 
@@ -17,7 +19,7 @@ def _cog(interaction: discord.Interaction) -> VideoCog:
     return cog  # type: ignore[return-value]
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"video:cancel:(?P<job>\d+)"):
+class CancelButton(GuardedItem, template=r"video:cancel:(?P<job>\d+)"):
     """Cancel a queued or running job (requester or admin)."""
 
     def __init__(self, job_id: int) -> None:
@@ -34,11 +36,11 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"video:c
     ) -> CancelButton:
         return cls(int(match["job"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).on_cancel_click(interaction, self.job_id)
 
 
-class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"video:regen:(?P<job>\d+)"):
+class RegenerateButton(GuardedItem, template=r"video:regen:(?P<job>\d+)"):
     """Run the same request again (new seed where the model takes one); goes through quota."""
 
     def __init__(self, job_id: int) -> None:
@@ -55,11 +57,11 @@ class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"vid
     ) -> RegenerateButton:
         return cls(int(match["job"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).on_regenerate_click(interaction, self.job_id)
 
 
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"video:delete:(?P<job>\d+)"):
+class DeleteButton(GuardedItem, template=r"video:delete:(?P<job>\d+)"):
     """Delete the message (requester or Manage Messages); history keeps the job, marked deleted."""
 
     def __init__(self, job_id: int) -> None:
@@ -76,7 +78,7 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"video:d
     ) -> DeleteButton:
         return cls(int(match["job"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).on_delete_click(interaction, self.job_id)
 
 

@@ -18,14 +18,32 @@ async def on_app_command_error(interaction: discord.Interaction, error: app_comm
     if isinstance(error, app_commands.CheckFailure) and interaction.response.is_done():
         return  # the check already told the user why
     if isinstance(error, app_commands.CommandOnCooldown):
-        text = f"Slow down: try again in {error.retry_after:.0f} s."
+        await _tell(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
     elif isinstance(error, app_commands.TransformerError):
-        text = f"That value doesn't work for this option: {error.value!r}."
+        await _tell(interaction, f"That value doesn't work for this option: {error.value!r}.")
     else:
-        error_id = uuid.uuid4().hex[:8]
         command = interaction.command.qualified_name if interaction.command else "?"
-        log.error("error %s in /%s for user %s", error_id, command, interaction.user.id, exc_info=error)
-        text = f"Something went wrong on our side. Error id: `{error_id}` (tell an admin)."
+        await report_unexpected(interaction, error, f"/{command}")
+
+
+async def report_unexpected(interaction: discord.Interaction, error: BaseException, where: str) -> None:
+    """Log the traceback under a short id and tell the user that id, ephemerally."""
+    error_id = uuid.uuid4().hex[:8]
+    log.error("error %s in %s for user %s", error_id, where, interaction.user.id, exc_info=error)
+    await _tell(interaction, f"Something went wrong on our side. Error id: `{error_id}` (tell an admin).")
+
+
+class GuardedItem(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
+    """Base for our buttons: an unexpected error in `run` still answers the click (with an error id)."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.run(interaction)  # type: ignore[attr-defined]  # each button defines run()
+        except Exception as exc:
+            await report_unexpected(interaction, exc, f"button {self.custom_id}")
+
+
+async def _tell(interaction: discord.Interaction, text: str) -> None:
     embed = notice_embed("Error", text, discord.Colour.red())
     try:
         if interaction.response.is_done():

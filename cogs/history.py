@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.embeds import notice_embed, safe_text
+from cogs.errors import GuardedItem
 from cogs.permissions import is_admin
 from core.history import HistoryPage, history_page
 from core.presenter import STATUS_ICONS
@@ -40,7 +41,7 @@ def history_embed(user_id: int, page: HistoryPage) -> discord.Embed:
 
 
 class HistoryPageButton(
-    discord.ui.DynamicItem[discord.ui.Button],
+    GuardedItem,
     template=r"history:(?P<user>\d+):(?P<page>\d+):(?P<dir>prev|next)",
 ):
     """Previous/Next; the user and the target page live in the custom_id."""
@@ -63,7 +64,7 @@ class HistoryPageButton(
     ):
         return cls(int(match["user"]), int(match["page"]), match["dir"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         cog: HistoryCog = interaction.client.get_cog("History")  # type: ignore[assignment]
         await cog.show_page(interaction, self.user_id, self.page, edit=True)
 

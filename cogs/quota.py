@@ -16,6 +16,8 @@ from core.services import Services
 
 
 def _limit(used: int, limit: int, unit: str) -> str:
+    if unit == "videos" and used == 1:
+        unit = "video"
     return f"{used} {unit} of {limit}" if limit else f"{used} {unit} (no limit)"
 
 

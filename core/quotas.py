@@ -89,7 +89,7 @@ class QuotaService:
         """
         if user.blocked:
             reason = f" Reason: {user.blocked_reason}" if user.blocked_reason else ""
-            raise GenerationError(ErrorCategory.BLOCKED, f"user {user.id} is blocked.{reason}")
+            raise GenerationError(ErrorCategory.BLOCKED, f"an admin blocked you from making videos.{reason}")
         limits = self.limits_for(user)
         await DailyUsage.bulk_create([DailyUsage(user_id=user.id, day=day)], ignore_conflicts=True)
         query = DailyUsage.filter(user_id=user.id, day=day)

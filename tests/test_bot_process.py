@@ -79,7 +79,7 @@ async def test_bot_process_end_to_end(running_bot):
     assert "a red fox in snow" in str(hist.callback.data)
     quota = await fake.send_slash_command("quota", {}, user=alice)
     assert (await quota.wait_callback()).data["flags"] & FLAG_EPHEMERAL
-    assert "1 videos of 5" in str(quota.callback.data)
+    assert "1 video of 5" in str(quota.callback.data)
 
     # /videoadmin quota set: refused for a non-admin, effective for an admin.
     bob = fake.user("bob")

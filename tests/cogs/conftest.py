@@ -79,3 +79,109 @@ async def discord_env(db, tmp_path, monkeypatch) -> AsyncIterator[Harness]:
         finally:
             await stop_bot(bot, task)
             await services.aclose()
+
+
+# ---- appended for the history/quota/admin/safety tests ----------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def open_harness(tmp_path, monkeypatch, **overrides) -> AsyncIterator[Harness]:
+    """A Harness like `discord_env`'s, with settings overrides (e.g. demo_latency=30)."""
+    async with FakeDiscord() as fake:
+        fake.patch_discord(monkeypatch)
+        services = build_services(make_settings(tmp_path, fake, **overrides))
+        bot, task = await start_bot(fake, services)
+        try:
+            yield Harness(fake, bot, services)
+        finally:
+            await stop_bot(bot, task)
+            await services.aclose()
+
+
+@pytest_asyncio.fixture
+async def slow_discord_env(db, tmp_path, monkeypatch) -> AsyncIterator[Harness]:
+    """Demo jobs take 30 s: they stay processing (or queued) for the whole test unless cancelled."""
+    async with open_harness(tmp_path, monkeypatch, demo_latency=30) as harness:
+        yield harness
+
+
+# ---- appended for the video flow/delivery/buttons tests ----------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_bot(fake: FakeDiscord, tmp_path, **overrides) -> AsyncIterator[Harness]:
+    """A VideoBot with its own services (settings from make_settings + `overrides`) on `fake`; stopped on
+    exit. Two in a row on the same fake and database are a restart. Needs the `db` fixture."""
+    services = build_services(make_settings(tmp_path, fake, **overrides))
+    bot, task = await start_bot(fake, services)
+    try:
+        yield Harness(fake, bot, services)
+    finally:
+        await stop_bot(bot, task)
+        await services.aclose()
+
+
+async def eventually(check, timeout: float = 5.0):  # noqa: ASYNC109
+    """Await `check()` until it returns something truthy, and return that (for database state the bot
+    writes just after its Discord request, which FakeDiscord.wait_for cannot see)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if result := await check():
+                return result
+            await asyncio.sleep(0.02)
+
+
+MANAGE_GUILD = 0x20
+
+
+def member_permissions(*extra: int) -> int:
+    """An ordinary member's permission bits, plus `extra` (e.g. MANAGE_GUILD)."""
+    from tests.fakes.discord_api import MEMBER_PERMISSIONS
+
+    bits = int(MEMBER_PERMISSIONS)
+    for bit in extra:
+        bits |= bit
+    return bits
+
+
+def embeds_text(embeds: list[dict] | None) -> str:
+    """Every visible string of some embeds (title, description, field names/values, footer), joined."""
+    parts: list[str] = []
+    for e in embeds or []:
+        parts += [e.get("title") or "", e.get("description") or ""]
+        for f in e.get("fields") or []:
+            parts += [f.get("name") or "", f.get("value") or ""]
+        parts.append((e.get("footer") or {}).get("text") or "")
+    return "\n".join(parts)
+
+
+async def seed_job(
+    user_id: int,
+    *,
+    prompt: str = "a seeded job",
+    status: str = "completed",
+    created_at=None,
+    seconds: int = 4,
+    model: str = "demo",
+    **fields,
+):
+    """A job record written straight into the database (no Discord, no quota)."""
+    import datetime as dt
+
+    from models import Generation, GenerationStatus, User
+
+    await User.bulk_create([User(id=user_id)], ignore_conflicts=True)
+    created = created_at or dt.datetime.now(dt.UTC)
+    return await Generation.create(
+        user_id=user_id,
+        prompt=prompt,
+        model=model,
+        provider="demo",
+        provider_model_id="demo-renderer",
+        config={"duration": seconds, "aspect_ratio": "16:9", "resolution": "360p"},
+        video_seconds=seconds,
+        status=GenerationStatus(status),
+        quota_day=created.date(),
+        created_at=created,
+        **fields,
+    )

@@ -1,0 +1,141 @@
+"""/video as a user lives it, end to end: the real discord.py bot against the fake Discord, the demo model.
+
+One deferred reply that becomes a live progress bar and then the video, in the same message.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+
+import av
+
+from models import Generation
+from tests.cogs.conftest import open_harness
+from tests.fakes.discord_api import FakeMessage, Write
+
+EDIT_INTERVAL = 0.3  # the harness's EDIT_INTERVAL
+TOLERANCE = 0.05  # request arrival jitter at the fake
+BAR = re.compile(r"\[([█░]{20})\] (\d{1,3})%")
+
+
+def status_line(payload: dict) -> str:
+    """The embed's Status field of a message write ("" when there is none)."""
+    for embed in payload.get("embeds") or []:
+        for field in embed.get("fields") or []:
+            if field.get("name") == "Status":
+                return field.get("value", "")
+    return ""
+
+
+def title(payload: dict) -> str:
+    embeds = payload.get("embeds") or []
+    return embeds[0].get("title", "") if embeds else ""
+
+
+def progress_edits(msg: FakeMessage) -> list[Write]:
+    """The edits that show a progress bar."""
+    return [w for w in msg.edits if BAR.search(status_line(w.payload))]
+
+
+def percents(edits: list[Write]) -> list[int]:
+    return [int(BAR.search(status_line(w.payload)).group(2)) for w in edits]
+
+
+async def test_video_is_deferred_within_the_deadline(discord_env):
+    handle = await discord_env.video("a red fox in snow", duration=2, resolution="360p")
+    assert handle.callback.type == 5  # deferred "thinking", public
+    assert handle.callback.latency < 3
+    assert not handle.original.ephemeral
+
+
+async def test_progress_and_the_video_arrive_in_one_message(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await h.finished(handle)
+
+    assert list(h.fake.messages) == [handle.original_id], "no other message was posted"
+    assert not h.fake.requests_to("POST /channels/*/messages"), "nothing went to the channel"
+    assert not h.fake.requests_to("POST /webhooks/*"), "no follow-up messages"
+    patched = {r.path.rsplit("/", 1)[1] for r in h.fake.requests_to("PATCH /webhooks/*/messages/*")}
+    assert patched <= {"@original", str(handle.original_id)}
+    assert progress_edits(msg), "progress was shown in the message"
+    uploads = [w for w in msg.edits if w.files]
+    assert len(uploads) == 1 and uploads[0] is msg.edits[-1], "the video is the last edit of the same message"
+
+
+async def test_progress_edits_show_a_bar_and_never_go_backwards(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await h.finished(handle)
+
+    edits = progress_edits(msg)
+    assert len(edits) >= 2
+    for write in edits:
+        bar, percent = BAR.search(status_line(write.payload)).groups()
+        assert bar == "█" * round(20 * int(percent) / 100) + "░" * (20 - round(20 * int(percent) / 100))
+    shown = percents(edits)
+    assert shown == sorted(shown), f"progress went backwards: {shown}"
+
+
+async def test_progress_edits_are_throttled_and_never_repeat(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await h.finished(handle)
+
+    edits = progress_edits(msg)
+    assert len(edits) >= 2
+    gaps = [b.at - a.at for a, b in itertools.pairwise(edits)]
+    assert min(gaps) >= EDIT_INTERVAL - TOLERANCE, f"progress edits closer than {EDIT_INTERVAL} s: {gaps}"
+    writes = [w.payload for w in msg.edits]
+    repeats = [i for i in range(1, len(writes)) if writes[i] == writes[i - 1]]
+    assert not repeats, f"edits {repeats} repeat the previous payload"
+
+
+async def test_final_embed_shows_length_time_cost_and_quota_left(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await h.finished(handle)
+
+    embed = msg.embeds[0]
+    assert embed["title"] == "✅ Video ready"
+    status = status_line({"embeds": msg.embeds})
+    assert "Length 2.0 s" in status
+    assert re.search(r"took \d+:\d\d", status)
+    assert "est. $0.00" in status  # the demo model is free
+    assert "4 videos and 58 s left today" in status  # 5 videos / 60 s a day, one 2 s video used
+
+
+async def test_attached_mp4_plays_with_the_requested_length_and_size(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p", aspect_ratio="1:1")
+    msg = await h.finished(handle)
+
+    [video] = msg.attachments
+    assert video.filename.endswith(".mp4") and video.content_type == "video/mp4"
+    with av.open(io.BytesIO(video.data)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (360, 360)
+        assert abs(container.duration / 1e6 - 2.0) < 0.1
+        frames = sum(1 for _ in container.decode(stream))
+    assert frames >= 2 * 20, f"only {frames} frames decoded"
+
+
+async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, monkeypatch):
+    async with open_harness(tmp_path, monkeypatch, max_concurrent_jobs=1) as h:
+        first = await h.video("first in line", user="alice", duration=2, resolution="360p")
+        second = await h.video("second in line", user="bob", duration=2, resolution="360p")
+        first_msg = await h.finished(first)
+        second_msg = await h.finished(second)
+
+        lines = [status_line(w.payload) for w in second_msg.edits]
+        queued = [i for i, line in enumerate(lines) if "Queued · position 1 of 1" in line]
+        running = [i for i, w in enumerate(second_msg.edits) if title(w.payload) == "🎬 Generating video"]
+        assert queued, f"the second job never showed its place in line: {lines}"
+        assert running and queued[0] < running[0]
+        jobs = {g.prompt: g for g in await Generation.all()}
+        assert first_msg.embeds[0]["title"] == second_msg.embeds[0]["title"] == "✅ Video ready"
+        assert jobs["second in line"].submit_started_at >= jobs["first in line"].completed_at, (
+            "the second job ran while the first still held the only slot"
+        )
