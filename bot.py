@@ -9,7 +9,9 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
+import uuid
 
 import discord
 import yarl
@@ -19,6 +21,7 @@ from cogs.admin import AdminCog
 from cogs.buttons import JOB_BUTTONS
 from cogs.errors import on_app_command_error
 from cogs.history import HistoryCog, HistoryPageButton
+from cogs.jobs import JobDisplay
 from cogs.quota import QuotaCog
 from cogs.video import VideoCog
 from core.admin import get_state, set_state
@@ -28,6 +31,7 @@ from core.cli import main as cli_main
 from core.db import close_db, init_db
 from core.services import Services, build_services
 from core.settings import LOG_LEVELS, Settings, SettingsError, load_settings
+from core.worker import Worker
 
 log = logging.getLogger("bot")
 
@@ -47,19 +51,33 @@ class VideoBot(commands.Bot):
         )
         self.services = services
         self.settings = services.settings
+        self.queue = services.job_queue(worker_identity())
+        self.jobs = JobDisplay(self, services, self.queue)
+        slots = self.settings.max_concurrent_jobs if self.settings.workers is None else self.settings.workers
+        self.worker = (
+            Worker(services.generator, self.queue, slots=slots, hooks_for=self.jobs.hooks_for)
+            if slots
+            else None
+        )
         self._background: set[asyncio.Task] = set()
 
     async def setup_hook(self) -> None:
-        """Load the cogs and buttons, sync commands if they changed, start the retention task."""
-        for cog in (VideoCog, HistoryCog, QuotaCog, AdminCog):
+        """Load the cogs and buttons, sync commands if they changed, start the worker and the loops."""
+        await self.add_cog(VideoCog(self, self.services, self.queue, self.jobs, self.worker))
+        for cog in (HistoryCog, QuotaCog, AdminCog):
             await self.add_cog(cog(self, self.services))
         self.add_dynamic_items(*JOB_BUTTONS, HistoryPageButton)
         self.tree.on_error = on_app_command_error
         await self.sync_commands()
-        task = asyncio.create_task(
-            retention_loop(self.settings.output_dir, self.settings.output_retention_days)
-        )
+        self._start(retention_loop(self.settings.output_dir, self.settings.output_retention_days))
+        self._start(self.jobs.run())
+        if self.worker is not None:
+            self._start(self.worker.run())
+
+    def _start(self, coro) -> None:
+        task = asyncio.create_task(coro)
         self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def sync_commands(self, *, force: bool = False) -> int:
         """Push the command tree when it differs from the last push (or when forced); return its size."""
@@ -83,11 +101,48 @@ class VideoBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        """Hand unfinished jobs back (they resume on the next start), then close Discord."""
-        for task in self._background:
+        """Hand running jobs back to the queue at once (they resume elsewhere or on the next start)."""
+        if self.worker is not None:
+            await self.worker.stop()
+        for task in list(self._background):
             task.cancel()
-        await self.services.runner.shutdown()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
+
+
+def worker_identity() -> str:
+    """A lease owner name unique to this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def serve_worker(settings: Settings) -> None:
+    """`python bot.py worker`: run jobs with REST only (no gateway), until SIGINT/SIGTERM."""
+    point_at_discord(settings)
+    await init_db(settings.database_url)
+    services = build_services(settings)
+    client = discord.Client(intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none())
+    queue = services.job_queue(worker_identity())
+    display = JobDisplay(client, services, queue)
+    slots = settings.workers or settings.max_concurrent_jobs
+    worker = Worker(services.generator, queue, slots=slots, hooks_for=display.hooks_for)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await client.login(settings.discord_token)
+        log.info("worker %s running %d slots (REST only)", queue.owner, slots)
+        task = asyncio.create_task(worker.run())
+        await stop.wait()
+        await worker.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await client.close()
+        await services.aclose()
+        await close_db()
+        log.info("worker stopped")
 
 
 def configure_logging(level: str) -> None:
@@ -131,8 +186,8 @@ async def serve(settings: Settings) -> None:
         log.info("stopped")
 
 
-def run_bot() -> int:
-    """Start the Discord bot."""
+def run_bot(worker_only: bool = False) -> int:
+    """Start the Discord bot (or, with `worker_only`, a REST-only job worker)."""
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -147,7 +202,7 @@ def run_bot() -> int:
         return 2
     configure_logging(settings.log_level)
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve_worker(settings) if worker_only else serve(settings))
     except discord.LoginFailure:
         log.error("Discord rejected DISCORD_TOKEN; reset it in the developer portal and update .env")
         return 2
@@ -161,6 +216,8 @@ def main(argv: list[str]) -> int:
     """Dispatch on the first argument."""
     if not argv or argv[0] == "run":
         return run_bot()
+    if argv[0] == "worker":
+        return run_bot(worker_only=True)
     # Terminal commands keep the screen for the progress bar: warnings only unless LOG_LEVEL asks for more.
     level = os.environ.get("LOG_LEVEL", "WARNING").upper()
     configure_logging(level if level in LOG_LEVELS else "WARNING")  # a bad value is reported by settings

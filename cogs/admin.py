@@ -147,7 +147,8 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
             job: The job id (see /videoadmin queue).
         """
         done = await self.services.generator.cancel(job)
-        await self.services.runner.leave_queue(job)
+        if done:
+            await self.bot.jobs.deliver(job)  # type: ignore[attr-defined]  # the message shows it at once
         log.info("admin %s cancelled job %s: %s", interaction.user.id, job, done)
         await self._reply(
             interaction, "Cancel", f"Job #{job} cancelled." if done else f"Job #{job} is not running."

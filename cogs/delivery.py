@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -44,6 +44,7 @@ class JobMessage:
         interaction_id: int | None = None,
         token: str | None = None,
         now: Callable[[], dt.datetime] = utcnow,
+        on_token_dead: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.requester_id = requester_id
@@ -53,6 +54,7 @@ class JobMessage:
         self._token = token
         self._now = now
         self._token_dead = token is None or interaction_id is None
+        self._on_token_dead = on_token_dead
 
     def token_usable(self) -> bool:
         """True while the interaction token may still edit (decided by the clock, never by probing)."""
@@ -68,16 +70,24 @@ class JobMessage:
         guild_id = getattr(getattr(channel, "guild", None), "id", None)
         return f"https://discord.com/channels/{guild_id or '@me'}/{self.channel_id}/{self.message_id}"
 
-    async def edit(self, **fields: Any) -> None:
-        """Edit the message in place; raise MessageGone when no route can edit it."""
+    async def edit(self, files: Callable[[], list[discord.File]] | None = None, **fields: Any) -> None:
+        """Edit the message in place; raise MessageGone when no route can edit it.
+
+        `files` builds the attachments; it is called once per route tried, because a discord.File is
+        consumed by the request that sends it.
+        """
         fields.setdefault("allowed_mentions", NO_MENTIONS)
+
+        def payload() -> dict[str, Any]:
+            return {**fields, "attachments": files()} if files is not None else dict(fields)
+
         if self.token_usable():
             webhook = discord.Webhook.partial(self.client.application_id, self._token, client=self.client)
             try:
-                await webhook.edit_message(self.message_id, **fields)
+                await webhook.edit_message(self.message_id, **payload())
                 return
             except discord.NotFound as exc:
-                if exc.code not in (10015, 50027):  # the message itself is gone
+                if exc.code != 10015:  # not "unknown webhook": the message itself is gone
                     raise MessageGone(str(exc)) from exc
                 self._token_dead = True
             except discord.HTTPException as exc:
@@ -85,9 +95,11 @@ class JobMessage:
                     raise
                 self._token_dead = True  # expired early: never retry it in a loop
             log.info("interaction token for message %s no longer works; using the bot token", self.message_id)
+            if self._on_token_dead is not None:
+                await self._on_token_dead()  # so nobody else tries it again either
         channel = self.client.get_partial_messageable(self.channel_id)
         try:
-            await channel.get_partial_message(self.message_id).edit(**fields)
+            await channel.get_partial_message(self.message_id).edit(**payload())
         except (discord.NotFound, discord.Forbidden) as exc:
             raise MessageGone(str(exc)) from exc
 
@@ -102,6 +114,14 @@ class JobMessage:
         self.message_id = message.id
         self._token_dead = True
         return message
+
+    async def notify(self, content: str) -> None:
+        """A short reply that pings the requester (and nobody else); the job's message stays as it is."""
+        channel = self.client.get_partial_messageable(self.channel_id)
+        allowed = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(self.requester_id)]
+        )
+        await channel.send(f"<@{self.requester_id}> {content}", allowed_mentions=allowed)
 
     async def delete(self) -> None:
         """Delete the message (bot token; works for our own messages at any age)."""

@@ -6,54 +6,50 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.buttons import finished_view, running_view
-from cogs.delivery import JobMessage, MessageGone
+from cogs.buttons import finished_view
 from cogs.embeds import job_embed, notice_embed, safe_text
+from cogs.jobs import DEFAULT_UPLOAD_LIMIT, JobDisplay, Progress
 from cogs.permissions import is_admin
 from core.admin import BotPaused, ensure_accepting, mark_deleted
 from core.errors import ErrorCategory, GenerationError
-from core.generator import GenerationResult, Requester
-from core.presenter import failure_text, finished_line, quota_left
-from core.progress import progress_line
-from core.quotas import utc_day
+from core.generator import Requester
+from core.presenter import failure_text
+from core.queue import JobQueue
 from core.services import Services
-from core.throttle import CoalescingUpdater, StopUpdates
-from core.transcode import fit_to_size, human_size
+from core.transcode import human_size
 from core.validation import MAX_IMAGE_BYTES, GenerationParams
-from models import Generation, GenerationStatus
+from core.worker import Worker
+from models import Generation
 
 log = logging.getLogger(__name__)
 
 ADMIT_WAIT = 1.5  # seconds the database may take before we defer anyway (Discord allows 3)
 IMAGE_READ_TIMEOUT = 20.0
-DEFAULT_UPLOAD_LIMIT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What the progress line shows (elapsed time is added when the edit is sent)."""
-
-    percent: int
-    stage: str
 
 
 class VideoCog(commands.Cog, name="Video"):
     """The /video command and the buttons on its messages."""
 
-    def __init__(self, bot: commands.Bot, services: Services) -> None:
+    def __init__(
+        self,
+        bot: commands.Bot,
+        services: Services,
+        queue: JobQueue,
+        display: JobDisplay,
+        worker: Worker | None,
+    ) -> None:
         self.bot = bot
         self.services = services
         self.settings = services.settings
         self.generator = services.generator
-        self.runner = services.runner
+        self.queue = queue
+        self.display = display
+        self.worker = worker
 
     # ---- /video ------------------------------------------------------------------------------
 
@@ -152,9 +148,10 @@ class VideoCog(commands.Cog, name="Video"):
         requester = Requester(
             user_id=interaction.user.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id
         )
+        deferred = None
         if attachment is not None:
             # Reading the image may take longer than Discord's 3 s: defer first, refuse in place.
-            await interaction.response.defer(thinking=True)
+            deferred = await interaction.response.defer(thinking=True)
             try:
                 image = await asyncio.wait_for(attachment.read(), IMAGE_READ_TIMEOUT)
             except (discord.HTTPException, TimeoutError):
@@ -171,37 +168,55 @@ class VideoCog(commands.Cog, name="Video"):
                 return
             if admit in done:
                 admit.result()  # an unexpected error: re-raised for the global error handler
-            await interaction.response.defer(thinking=True)
+            deferred = await interaction.response.defer(thinking=True)
         try:
             gen = await admit
         except (GenerationError, BotPaused) as exc:
             await self._refuse_in_place(interaction, _refusal_text(exc))
             return
-        original = await interaction.original_response()
-        await self.generator.attach_message(
-            gen.id,
-            channel_id=original.channel.id,
-            message_id=original.id,
-            interaction_id=interaction.id,
-            token=interaction.token,
-        )
-        message = JobMessage(
-            self.bot,
-            requester_id=interaction.user.id,
-            channel_id=original.channel.id,
-            message_id=original.id,
-            interaction_id=interaction.id,
-            token=interaction.token,
-        )
+        try:
+            await self._queue_with_message(interaction, gen, getattr(deferred, "message_id", None))
+        except BaseException:
+            await self.generator.cancel(gen.id)  # nothing can show this job: never run it, refund it
+            raise
+
+    async def _queue_with_message(
+        self, interaction: discord.Interaction, gen: Generation, message_id: int | None
+    ) -> None:
+        """Remember the deferred message on the job, show it, and put the job in the queue."""
+        if message_id is None:
+            message_id = (await interaction.original_response()).id
+        channel_id = interaction.channel_id
         limit = (
             interaction.filesize_limit
             or getattr(interaction.guild, "filesize_limit", None)
             or DEFAULT_UPLOAD_LIMIT
         )
-        self.launch(gen, message, upload_limit=limit)
+        await self.generator.attach_message(
+            gen.id,
+            channel_id=channel_id,
+            message_id=message_id,
+            interaction_id=interaction.id,
+            token=interaction.token,
+            upload_limit=limit,
+        )
+        gen = await self.generator.get_job(gen.id)
+        message = self.display.message_for(gen)
+        assert message is not None, "the job has its message ids now"
+        self.display.track(gen, message).updater.push(Progress(0, "Queued", queued=True))
+        await self.queue.enqueue(gen.id)
+        if self.worker is not None:
+            self.worker.wake()
 
     async def _admit(self, params: GenerationParams, requester: Requester) -> Generation:
         await ensure_accepting()
+        waiting = await self.queue.waiting_count(requester.user_id)
+        if waiting >= self.queue.policy.user_max_queued:
+            raise GenerationError(
+                ErrorCategory.USER_QUOTA_EXCEEDED,
+                f"you already have {waiting} videos waiting (at most {self.queue.policy.user_max_queued});"
+                " wait until one starts",
+            )
         return await self.generator.create_job(params, requester)
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
@@ -214,117 +229,6 @@ class VideoCog(commands.Cog, name="Video"):
     async def _refuse_in_place(self, interaction: discord.Interaction, text: str) -> None:
         """After a public defer the message can't become ephemeral: it becomes the refusal."""
         await interaction.edit_original_response(embed=notice_embed("Can't make that video", text), view=None)
-
-    # ---- running and delivering ------------------------------------------------------------------
-
-    def launch(self, gen: Generation, message: JobMessage, *, upload_limit: int) -> None:
-        """Run the job in the background, keeping its message current."""
-        started = time.monotonic()
-        demo = gen.provider == "demo"
-
-        async def send(state: Progress) -> None:
-            status = (
-                GenerationStatus.QUEUED if state.stage.startswith("Queued") else GenerationStatus.PROCESSING
-            )
-            body = progress_line(state.percent, state.stage, time.monotonic() - started)
-            try:
-                await message.edit(embed=job_embed(gen, status, body, demo=demo), view=running_view(gen.id))
-            except MessageGone as exc:
-                raise StopUpdates from exc
-
-        updater = CoalescingUpdater(send, self.settings.edit_interval)
-        updater.push(Progress(0, "Queued"))
-
-        async def progress(percent: int, stage: str) -> None:
-            updater.push(Progress(percent, stage))
-
-        async def on_result(result: GenerationResult) -> None:
-            await updater.close()
-            await self.deliver(gen.id, result, message, upload_limit=upload_limit, started=started)
-
-        self.runner.start(gen.id, progress, on_result)
-
-    async def deliver(
-        self,
-        generation_id: int,
-        result: GenerationResult,
-        message: JobMessage,
-        *,
-        upload_limit: int,
-        started: float,
-    ) -> None:
-        """The final edit: the mp4 attached to the same message, or the failure, then a ping if it took long."""
-        gen = await self.generator.get_job(generation_id)
-        demo = gen.provider == "demo"
-        status = await self.services.quotas.status(gen.user_id, utc_day(gen.created_at))
-        upload: Path | None = None
-        if result.status == "success" and result.video_path:
-            body, upload = await self._video_attachment(gen, result, upload_limit, quota_left(status))
-        else:
-            body = failure_text(result.error_type, result.refunded, result.error_detail)
-        embed = job_embed(gen, gen.status, body, demo=demo)
-        view = finished_view(gen.id)
-
-        def files() -> list[discord.File]:  # a File is consumed by one request: build it per attempt
-            return [discord.File(upload, filename=f"video_{gen.id}.mp4")] if upload else []
-
-        posted_new = False
-        try:
-            try:
-                await message.edit(embed=embed, attachments=files(), view=view)
-            except discord.HTTPException as exc:
-                if exc.status != 413 or upload is None:
-                    raise
-                # Discord refused the size although we checked it: say so instead of uploading.
-                size = await asyncio.to_thread(lambda: upload.stat().st_size)
-                embed = job_embed(
-                    gen,
-                    gen.status,
-                    f"{body}\nDiscord refused the {human_size(size)} upload; "
-                    "the video stays in your /history.",
-                    demo=demo,
-                )
-                upload = None
-                await message.edit(embed=embed, attachments=[], view=view)
-        except (MessageGone, discord.HTTPException) as exc:
-            log.warning(
-                "job %s: editing the result into its message failed (%s); posting a new one", gen.id, exc
-            )
-            await message.post_new("your video job finished:", embed=embed, files=files(), view=view)
-            await self.generator.attach_message(
-                gen.id, channel_id=message.channel_id, message_id=message.message_id
-            )
-            posted_new = True
-        await self.generator.mark_delivered(gen.id)
-        took = time.monotonic() - started
-        if took > self.settings.notify_after and not posted_new:
-            try:
-                await message.post_new(f"your video is ready: {message.jump_url}")
-            except discord.HTTPException as exc:
-                log.warning("job %s: could not notify the requester: %s", gen.id, exc)
-
-    async def _video_attachment(
-        self, gen: Generation, result: GenerationResult, limit: int, left: str
-    ) -> tuple[str, Path | None]:
-        """The result line, and the file to upload (re-encoded to fit `limit` when needed)."""
-        source = Path(result.video_path or "")
-        upload = source.with_name(source.stem + ".upload.mp4")
-        line = finished_line(float(gen.video_seconds), result.duration, gen.estimated_cost_usd, left)
-        try:
-            fitted = await fit_to_size(source, upload, limit)
-        except GenerationError as exc:
-            size = await asyncio.to_thread(lambda: source.stat().st_size if source.exists() else 0)
-            return (
-                f"{line}\nThe video is {human_size(size)}, more than this channel accepts ({human_size(limit)}),"
-                f" even re-encoded. It stays in your /history. ({exc.detail})",
-                None,
-            )
-        note = (
-            f"\nRe-encoded to {human_size(fitted.size_bytes)} to fit the upload limit."
-            if fitted.reencoded
-            else ""
-        )
-        return line + note, fitted.path
 
     # ---- buttons -----------------------------------------------------------------------------------
 
@@ -342,13 +246,14 @@ class VideoCog(commands.Cog, name="Video"):
         if not await self.generator.cancel(job_id):
             await self._refuse(interaction, f"Job #{job_id} has already finished.")
             return
-        await self.runner.leave_queue(job_id)
+        await self.display.untrack(job_id)
         gen = await self.generator.get_job(job_id)
         log.info("job %s cancelled by user %s", job_id, interaction.user.id)
         body = failure_text(gen.error_type, gen.refunded)
         await interaction.response.edit_message(
             embed=job_embed(gen, gen.status, body, demo=gen.provider == "demo"), view=finished_view(job_id)
         )
+        await self.generator.mark_delivered(job_id)
 
     async def on_regenerate_click(self, interaction: discord.Interaction, job_id: int) -> None:
         """Regenerate: the same request again, charged to whoever clicks."""

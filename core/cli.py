@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot.py", description="Discord text-to-video bot")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the Discord bot (the default)")
+    sub.add_parser("worker", help="run jobs only: no gateway, REST only (several may share PostgreSQL)")
     gen = sub.add_parser("generate", help="generate one video from the terminal")
     gen.add_argument("prompt")
     gen.add_argument("--model", help="catalog model name (default: DEFAULT_MODEL)")

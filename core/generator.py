@@ -22,6 +22,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from core.catalog import Catalog, ModelSpec
+from core.coordination import RateLimiter
 from core.errors import REFUNDED_CATEGORIES, USER_MESSAGES, ErrorCategory, GenerationError
 from core.media import output_filename, safe_output_path
 from core.progress import (
@@ -113,8 +114,10 @@ class Generator:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.catalog = catalog
+        self.rate_limiter = rate_limiter
         self.providers = providers
         self.quotas = quotas
         self.output_dir = output_dir
@@ -296,13 +299,40 @@ class Generator:
         message_id: int,
         interaction_id: int | None = None,
         token: str | None = None,
+        upload_limit: int | None = None,
     ) -> None:
         """Remember where the job's message is, and the interaction token that may edit it (if any)."""
-        await Generation.filter(id=generation_id).update(
-            channel_id=channel_id,
-            message_id=message_id,
-            interaction_id=interaction_id,
-            interaction_token=token,
+        fields: dict[str, Any] = {
+            "channel_id": channel_id,
+            "message_id": message_id,
+            "interaction_id": interaction_id,
+            "interaction_token": token,
+        }
+        if upload_limit is not None:
+            fields["upload_limit"] = upload_limit
+        await Generation.filter(id=generation_id).update(**fields)
+
+    async def forget_token(self, generation_id: int) -> None:
+        """Discord rejected the job's interaction token: stop every process from trying it."""
+        await Generation.filter(id=generation_id).update(interaction_token=None)
+
+    async def jobs(self, generation_ids: list[int]) -> list[Generation]:
+        """The records of these jobs."""
+        return await Generation.filter(id__in=generation_ids)
+
+    async def undelivered(self, *, older_than: dt.datetime) -> list[int]:
+        """Finished jobs with a Discord message whose result was never shown (oldest first)."""
+        return await (
+            Generation.filter(
+                status__in=[GenerationStatus.COMPLETED, GenerationStatus.FAILED, GenerationStatus.CANCELLED],
+                delivered_at__isnull=True,
+                message_id__isnull=False,
+                deleted=False,
+                completed_at__lt=older_than,
+            )
+            .order_by("completed_at")
+            .limit(100)
+            .values_list("id", flat=True)
         )
 
     async def mark_delivered(self, generation_id: int) -> bool:
@@ -394,7 +424,12 @@ class Generator:
         if not marked:
             raise GenerationError(ErrorCategory.CANCELLED, "cancelled before submission")
         began = self._monotonic()
-        job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, lambda: provider.submit(request))
+
+        async def submit() -> str:
+            await self._respect_rate_limit(provider)
+            return await provider.submit(request)
+
+        job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, submit)
         submitted_at = self._now()
         await Generation.filter(id=gen.id, provider_job_id__isnull=True).update(
             provider_job_id=job_id, submitted_at=submitted_at, updated_at=submitted_at
@@ -424,6 +459,7 @@ class Generator:
         failures = 0
         while True:
             try:
+                await self._respect_rate_limit(provider)
                 result = await provider.poll(ref)
                 failures = 0
             except GenerationError as exc:
@@ -499,6 +535,13 @@ class Generator:
                 )
                 await self._sleep(delay)
         raise AssertionError("unreachable")
+
+    async def _respect_rate_limit(self, provider: Provider) -> None:
+        """Wait for a slot in the provider's per-minute budget (shared by every process)."""
+        if self.rate_limiter is None:
+            return
+        while (wait := await self.rate_limiter.try_acquire(provider.name)) > 0:
+            await self._sleep(wait + self._rand())  # jittered so waiting jobs don't all poll at once
 
     async def _cancel_quietly(self, gen: Generation, provider: Provider, ref: JobRef) -> None:
         """Ask the provider to stop the job where its API can; a failure is logged, not raised."""

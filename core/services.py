@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from core.admin import AdminService
 from core.catalog import Catalog, load_catalog
+from core.coordination import RateLimiter, utcnow
 from core.generator import Generator
 from core.providers.base import Provider
+from core.queue import JobQueue, QueuePolicy
 from core.quotas import QuotaService
-from core.runner import JobRunner
 from core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,23 @@ class Services:
     providers: dict[str, Provider]
     quotas: QuotaService
     generator: Generator
-    runner: JobRunner
     admin: AdminService
+
+    def queue_policy(self) -> QueuePolicy:
+        """The shared queue's limits, from settings."""
+        return QueuePolicy(
+            max_concurrent=self.settings.max_concurrent_jobs,
+            user_max_running=self.settings.user_max_running,
+            user_max_queued=self.settings.user_max_queued,
+        )
+
+    def job_queue(self, owner: str) -> JobQueue:
+        """The queue as seen by worker `owner`; abandoned jobs are failed with a refund."""
+
+        async def abandon(job_id: int, error) -> None:
+            await self.generator.abandon(job_id, error, expired_before=utcnow())
+
+        return JobQueue(self.queue_policy(), owner, on_abandoned=abandon)
 
     async def aclose(self) -> None:
         """Close provider HTTP sessions."""
@@ -78,7 +94,14 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
         daily_seconds=settings.quota_daily_seconds,
         spend_cap_usd=settings.daily_spend_cap_usd,
     )
+    rates = {}
+    for spec in catalog.models.values():
+        if spec.requests_per_minute:
+            rates[spec.provider] = min(
+                rates.get(spec.provider, spec.requests_per_minute), spec.requests_per_minute
+            )
     generator = Generator(
+        rate_limiter=RateLimiter(rates),
         catalog=catalog,
         providers=providers,
         quotas=quotas,
@@ -86,5 +109,4 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
         default_model=settings.default_model,
         max_video_bytes=settings.max_video_bytes,
     )
-    runner = JobRunner(generator, settings.max_concurrent_jobs)
-    return Services(settings, catalog, providers, quotas, generator, runner, AdminService(quotas))
+    return Services(settings, catalog, providers, quotas, generator, AdminService(quotas))

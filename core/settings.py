@@ -44,6 +44,9 @@ class Settings:
     quota_daily_seconds: int = 60
     daily_spend_cap_usd: float = 10.0
     max_concurrent_jobs: int = 4
+    user_max_running: int = 1
+    user_max_queued: int = 3
+    workers: int | None = None  # job slots in this process; None = max_concurrent_jobs, 0 = none
     demo_latency: float = 8.0
     output_retention_days: float = 30.0
     max_video_bytes: int = 200 * 1024 * 1024
@@ -155,6 +158,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "quota_daily_seconds": _int_at_least(0),
     "daily_spend_cap_usd": _non_negative_float,
     "max_concurrent_jobs": _int_at_least(1),
+    "user_max_running": _int_at_least(1),
+    "user_max_queued": _int_at_least(1),
+    "workers": _int_at_least(0),
     "demo_latency": _non_negative_float,
     "output_retention_days": _non_negative_float,
     "max_video_bytes": _int_at_least(1024),

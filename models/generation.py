@@ -41,6 +41,9 @@ class Generation(Model):
     # The interaction that asked for the job: its token edits the reply for 15 minutes (never logged).
     interaction_id = fields.BigIntField(null=True)
     interaction_token = fields.CharField(max_length=500, null=True)
+    upload_limit = fields.BigIntField(
+        null=True
+    )  # bytes the channel accepts (the interaction's attachment limit)
 
     prompt = fields.TextField()
     model = fields.CharField(max_length=64)

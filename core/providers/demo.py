@@ -71,10 +71,12 @@ class DemoProvider:
         *,
         clock: Callable[[], float] = time.monotonic,
         render: Callable[..., None] = render_demo_video,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._work_dir = Path(work_dir)
         self._latency = max(0.0, float(latency))
         self._clock = clock
+        self._wall_clock = wall_clock
         self._render = render
         self._jobs: dict[str, _Job] = {}
 
@@ -97,7 +99,7 @@ class DemoProvider:
             "aspect_ratio": request.aspect_ratio,
             "resolution": request.resolution,
             "seed": request.seed,
-            "created": time.time(),
+            "created": self._wall_clock(),
         }
         try:
             await asyncio.to_thread(self._write_record, job_id, params)
@@ -267,9 +269,13 @@ class DemoProvider:
         complete = await asyncio.to_thread(_is_complete_video, video)
         if job_id in self._jobs:  # a concurrent poll resumed it meanwhile
             return await self.poll(JobRef(job_id, "demo"))
-        if complete:
-            return self._succeeded(job_id)
         params = await asyncio.to_thread(self._read_record, job_id)
+        if complete:
+            # The video is rendered; the job still takes `latency` seconds from its submission.
+            elapsed = self._wall_clock() - float((params or {}).get("created", 0.0))
+            if elapsed < self._latency:
+                return PollResult(JobState.RUNNING, progress=min(0.99, elapsed / self._latency))
+            return self._succeeded(job_id)
         if params is None:
             raise _unknown(job_id)
         video.unlink(missing_ok=True)

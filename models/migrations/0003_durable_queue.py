@@ -40,6 +40,11 @@ class Migration(migrations.Migration):
             name='lease_owner',
             field=fields.CharField(null=True, max_length=64),
         ),
+        ops.AddField(
+            model_name='Generation',
+            name='upload_limit',
+            field=fields.BigIntField(null=True),
+        ),
         ops.AddIndex(
             model_name='Generation',
             index=Index(fields=['status', 'lease_expires_at']),

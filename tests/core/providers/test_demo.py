@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -325,7 +326,8 @@ async def test_finished_job_succeeds_after_restart(
     job_id = await provider.submit(request())
     await spy.wait_ended()
     await provider.aclose()
-    restarted = DemoProvider(work_dir, LATENCY, clock=FakeClock())
+    later = time.time() + LATENCY  # the restart happens after the job's latency has passed
+    restarted = DemoProvider(work_dir, LATENCY, clock=FakeClock(), wall_clock=lambda: later)
     result = await restarted.poll(ref(job_id))
     assert result.state is JobState.SUCCEEDED and result.video is not None
     size = await restarted.fetch(ref(job_id), result.video, tmp_path / "out.mp4", MAX_BYTES)
@@ -428,3 +430,16 @@ async def test_list_models_reports_a_missing_encoder(
         await provider.list_models()
     assert err.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
     assert "libx264" in err.value.detail
+
+
+async def test_finished_job_still_takes_its_latency_after_a_quick_restart(
+    provider: DemoProvider, spy: SpyRender, work_dir: Path
+) -> None:
+    job_id = await provider.submit(request())
+    await spy.wait_ended()
+    await provider.aclose()
+    soon = time.time() + LATENCY / 2
+    restarted = DemoProvider(work_dir, LATENCY, clock=FakeClock(), wall_clock=lambda: soon)
+    result = await restarted.poll(ref(job_id))
+    assert result.state is JobState.RUNNING and 0.4 < result.progress < 0.6
+    await restarted.aclose()

@@ -1,0 +1,255 @@
+"""Showing jobs in Discord: live progress, queue positions, and the final result — exactly once.
+
+Any process can show a job: its message is addressed by ids stored on the job row. The worker that runs
+a job edits its progress; the process that runs the display loop keeps waiting jobs' queue positions
+current and delivers results that finished while nobody could (a restart, Discord down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+
+from cogs.buttons import finished_view, running_view
+from cogs.delivery import JobMessage, MessageGone
+from cogs.embeds import job_embed
+from core.errors import GenerationError
+from core.generator import GenerationResult, result_of
+from core.presenter import failure_text, finished_line, quota_left
+from core.progress import progress_line
+from core.queue import JobQueue
+from core.quotas import utc_day
+from core.services import Services
+from core.throttle import CoalescingUpdater, StopUpdates
+from core.transcode import fit_to_size, human_size
+from core.worker import JobHooks
+from models import Generation, GenerationStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered for this long gets delivered
+SWEEP_EVERY = 30.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the progress line shows (the elapsed time is added when the edit is sent)."""
+
+    percent: int
+    stage: str
+    queued: bool = False  # still waiting for a slot
+
+
+def utcnow() -> dt.datetime:
+    """Wall-clock UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Tracked:
+    """One job's message and the updater that edits it."""
+
+    def __init__(self, display: JobDisplay, gen: Generation, message: JobMessage) -> None:
+        self.gen = gen
+        self.message = message
+        self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(self._send, display.edit_interval)
+
+    async def _send(self, state: Progress) -> None:
+        status = GenerationStatus.QUEUED if state.queued else GenerationStatus.PROCESSING
+        body = progress_line(state.percent, state.stage, (utcnow() - self.gen.created_at).total_seconds())
+        embed = job_embed(self.gen, status, body, demo=self.gen.provider == "demo")
+        try:
+            await self.message.edit(embed=embed, view=running_view(self.gen.id))
+        except MessageGone as exc:
+            raise StopUpdates from exc
+
+
+class JobDisplay:
+    """Tracks the messages of jobs this process shows, and delivers results."""
+
+    def __init__(self, bot: discord.Client, services: Services, queue: JobQueue) -> None:
+        self.bot = bot
+        self.services = services
+        self.generator = services.generator
+        self.settings = services.settings
+        self.queue = queue
+        self.edit_interval = services.settings.edit_interval
+        self.tracked: dict[int, Tracked] = {}
+        self._delivering: set[int] = set()
+
+    def message_for(self, gen: Generation) -> JobMessage | None:
+        """The job's message from its stored ids, or None when it has none (e.g. a CLI job)."""
+        if not gen.channel_id or not gen.message_id:
+            return None
+        tracked = self.tracked.get(gen.id)
+        if tracked is not None:
+            return tracked.message
+
+        async def forget_token() -> None:
+            await self.generator.forget_token(gen.id)
+
+        return JobMessage(
+            self.bot,
+            requester_id=gen.user_id,
+            channel_id=gen.channel_id,
+            message_id=gen.message_id,
+            interaction_id=gen.interaction_id,
+            token=gen.interaction_token,
+            on_token_dead=forget_token,
+        )
+
+    def track(self, gen: Generation, message: JobMessage) -> Tracked:
+        """Start (or keep) showing this job's progress."""
+        if gen.id not in self.tracked:
+            self.tracked[gen.id] = Tracked(self, gen, message)
+        return self.tracked[gen.id]
+
+    async def untrack(self, generation_id: int) -> None:
+        """Stop progress edits (before the final edit)."""
+        tracked = self.tracked.pop(generation_id, None)
+        if tracked is not None:
+            await tracked.updater.close()
+
+    async def hooks_for(self, generation_id: int) -> JobHooks:
+        """Progress and delivery for a job a worker of this process just claimed."""
+        gen = await self.generator.get_job(generation_id)
+        message = self.message_for(gen)
+        if message is None:
+            return JobHooks(None, self._nothing)
+        tracked = self.track(gen, message)
+
+        async def progress(percent: int, stage: str) -> None:
+            tracked.updater.push(Progress(percent, stage))
+
+        async def deliver(result: GenerationResult) -> None:
+            await self.deliver(generation_id)
+
+        return JobHooks(progress, deliver)
+
+    @staticmethod
+    async def _nothing(result: GenerationResult) -> None:
+        return None
+
+    # ---- delivery --------------------------------------------------------------------------------
+
+    async def deliver(self, generation_id: int) -> None:
+        """The final edit: the mp4 in the same message, or the failure; then one ping if it took long.
+
+        Editing the message to its final state is idempotent, so two processes may both do it; only the
+        one whose `delivered_at` update wins sends the notification.
+        """
+        if generation_id in self._delivering:
+            return
+        self._delivering.add(generation_id)
+        try:
+            gen = await self.generator.get_job(generation_id)
+            message = self.message_for(gen)  # the tracked one, if any: it knows whether the token died
+            await self.untrack(generation_id)
+            if message is None or not gen.status.is_terminal:
+                return
+            result = result_of(gen)
+            upload_limit = gen.upload_limit or DEFAULT_UPLOAD_LIMIT
+            body, upload = await self._result_body(gen, result, upload_limit)
+            posted_new = await self._final_edit(gen, message, body, upload)
+            if await self.generator.mark_delivered(gen.id):
+                took = (gen.completed_at - gen.created_at).total_seconds() if gen.completed_at else 0.0
+                if took > self.settings.notify_after and not posted_new:
+                    await self._notify(gen, message)
+        finally:
+            self._delivering.discard(generation_id)
+
+    async def _result_body(
+        self, gen: Generation, result: GenerationResult, limit: int
+    ) -> tuple[str, Path | None]:
+        if result.status != "success" or not result.video_path:
+            return failure_text(result.error_type, result.refunded, result.error_detail), None
+        status = await self.services.quotas.status(gen.user_id, utc_day(gen.created_at))
+        took = (gen.completed_at - gen.created_at).total_seconds() if gen.completed_at else result.duration
+        line = finished_line(float(gen.video_seconds), took, gen.estimated_cost_usd, quota_left(status))
+        source = Path(result.video_path)
+        try:
+            fitted = await fit_to_size(source, source.with_name(source.stem + ".upload.mp4"), limit)
+        except GenerationError as exc:
+            size = await asyncio.to_thread(lambda: source.stat().st_size if source.exists() else 0)
+            return (
+                f"{line}\nThe video is {human_size(size)}, more than this channel accepts ({human_size(limit)}),"
+                f" even re-encoded. It stays in your /history. ({exc.detail})",
+                None,
+            )
+        if fitted.reencoded:
+            line += f"\nRe-encoded to {human_size(fitted.size_bytes)} to fit the upload limit."
+        return line, fitted.path
+
+    async def _final_edit(self, gen: Generation, message: JobMessage, body: str, upload: Path | None) -> bool:
+        """Edit the result in; True when it had to go into a new message instead."""
+        demo = gen.provider == "demo"
+        embed = job_embed(gen, gen.status, body, demo=demo)
+        view = finished_view(gen.id)
+
+        def files() -> list[discord.File]:  # a File is consumed by one request: build it per attempt
+            return [discord.File(upload, filename=f"video_{gen.id}.mp4")] if upload else []
+
+        try:
+            try:
+                await message.edit(files, embed=embed, view=view)
+            except discord.HTTPException as exc:
+                if exc.status != 413 or upload is None:
+                    raise
+                # Discord refused the size although we checked it: say so instead of uploading.
+                size = await asyncio.to_thread(lambda: upload.stat().st_size)
+                note = f"{body}\nDiscord refused the {human_size(size)} upload; the video stays in your /history."
+                embed = job_embed(gen, gen.status, note, demo=demo)
+                upload = None
+                await message.edit(embed=embed, attachments=[], view=view)
+            return False
+        except (MessageGone, discord.HTTPException) as exc:
+            log.warning("job %s: editing the result in failed (%s); posting a new message", gen.id, exc)
+            await message.post_new("your video job finished:", embed=embed, files=files(), view=view)
+            await self.generator.attach_message(
+                gen.id, channel_id=message.channel_id, message_id=message.message_id
+            )
+            return True
+
+    async def _notify(self, gen: Generation, message: JobMessage) -> None:
+        try:
+            await message.notify(f"your video is ready: {message.jump_url}")
+        except discord.HTTPException as exc:
+            log.warning("job %s: could not notify the requester: %s", gen.id, exc)
+
+    # ---- the display loop ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep queue positions current every EDIT_INTERVAL and deliver what nobody delivered."""
+        last_sweep = -SWEEP_EVERY
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.show_positions()
+                if loop.time() - last_sweep >= SWEEP_EVERY:
+                    last_sweep = loop.time()
+                    await self.deliver_missed()
+            except Exception:  # the display must survive a database hiccup
+                log.exception("job display loop failed; retrying")
+            await asyncio.sleep(max(self.edit_interval, 0.5))
+
+    async def show_positions(self) -> None:
+        """Push `Queued · position p of n` to every waiting job's message."""
+        positions = await self.queue.positions()
+        for gen in await self.generator.jobs(list(positions)):
+            message = self.message_for(gen)
+            if message is None:
+                continue
+            place, total = positions[gen.id]
+            self.track(gen, message).updater.push(
+                Progress(0, f"Queued · position {place} of {total}", queued=True)
+            )
+
+    async def deliver_missed(self) -> None:
+        """Results that finished while the bot was down or Discord unreachable."""
+        for job_id in await self.generator.undelivered(older_than=utcnow() - REDELIVER_AFTER):
+            await self.deliver(job_id)
