@@ -55,6 +55,7 @@ class ModelSpec:
     image_model_id: str | None = None
     send_resolution: bool = True
     requests_per_minute: int | None = None
+    poll_interval_s: float | None = None  # None = the provider's own cadence
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -214,6 +215,9 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
     max_prompt = opt("max_prompt_chars", int, 2000)
     if not 1 <= max_prompt <= 2000:
         raise fail("max_prompt_chars", "must be between 1 and 2000")
+    poll = opt("poll_interval_s", (int, float), None)
+    if poll is not None and poll < 0:
+        raise fail("poll_interval_s", "must be >= 0")
     rpm = opt("requests_per_minute", int, None)
     if rpm is not None and rpm <= 0:
         raise fail("requests_per_minute", "must be > 0")
@@ -241,6 +245,7 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         image_model_id=opt("image_model_id", str, None),
         send_resolution=opt("send_resolution", bool, True),
         requests_per_minute=rpm,
+        poll_interval_s=float(poll) if poll is not None else None,
         notes=opt("notes", str, ""),
         extra=opt("extra", dict, {}),
     )

@@ -457,6 +457,7 @@ class Generator:
         deadline = self._monotonic() + max(MIN_POLL_TIMEOUT, POLL_TIMEOUT_FACTOR * expected)
         began = self._monotonic()
         failures = 0
+        interval = spec.poll_interval_s if spec.poll_interval_s is not None else provider.poll_interval
         while True:
             try:
                 await self._respect_rate_limit(provider)
@@ -470,7 +471,7 @@ class Generator:
                 result = None
                 wait = backoff_delay(
                     failures,
-                    base=max(provider.poll_interval, 1.0),
+                    base=max(interval, 1.0),
                     retry_after=exc.retry_after,
                     rand=self._rand,
                 )
@@ -483,7 +484,7 @@ class Generator:
                 if result.state is JobState.FAILED:
                     raise result.error or GenerationError(ErrorCategory.GENERATION_FAILED, "provider failed")
                 await self._report_wait(reporter, result, self._monotonic() - began, expected)
-                wait = provider.poll_interval
+                wait = interval
             if self._monotonic() + wait > deadline:
                 await self._cancel_quietly(gen, provider, ref)
                 raise GenerationError(

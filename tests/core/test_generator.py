@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import deque
 from pathlib import Path
 
 import pytest
 
-from core.catalog import load_catalog
+from core.catalog import Catalog, load_catalog
 from core.errors import ErrorCategory, GenerationError
 from core.generator import Generator, Requester
 from core.quotas import QuotaService
@@ -336,3 +337,21 @@ async def test_cancel_while_the_submit_is_in_flight_cancels_at_the_provider_with
     assert result.error_type == "cancelled" and result.operation_id == "job-1"
     assert provider.cancelled == ["job-1"] and provider.polled == []
     assert not result.refunded and await usage() == (1, 6)
+
+
+async def test_the_catalog_can_set_the_poll_cadence(db, tmp_path, provider, clock):
+    models = dict(CATALOG.models)
+    models["omni-1.2-flash"] = dataclasses.replace(models["omni-1.2-flash"], poll_interval_s=0.5)
+    gen = Generator(
+        catalog=Catalog(models),
+        providers={"gemini": provider},
+        quotas=QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0),
+        output_dir=tmp_path,
+        default_model="omni-1.2-flash",
+        now=clock.now,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+    )
+    provider.polls = deque([running(), running(), succeeded()])
+    assert (await gen.generate(PARAMS, ALICE)).status == "success"
+    assert clock.sleeps[:2] == [0.5, 0.5]
