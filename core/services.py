@@ -61,6 +61,8 @@ class Services:
             max_concurrent=self.settings.max_concurrent_jobs,
             user_max_running=self.settings.user_max_running,
             user_max_queued=self.settings.user_max_queued,
+            lease_seconds=self.settings.lease_seconds,
+            max_attempts=self.settings.max_attempts,
         )
 
     def job_queue(self, owner: str) -> JobQueue:

@@ -47,6 +47,8 @@ class Settings:
     user_max_running: int = 1
     user_max_queued: int = 3
     workers: int | None = None  # job slots in this process; None = max_concurrent_jobs, 0 = none
+    lease_seconds: float = 60.0
+    max_attempts: int = 3
     demo_latency: float = 8.0
     output_retention_days: float = 30.0
     max_video_bytes: int = 200 * 1024 * 1024
@@ -161,6 +163,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "user_max_running": _int_at_least(1),
     "user_max_queued": _int_at_least(1),
     "workers": _int_at_least(0),
+    "lease_seconds": _non_negative_float,
+    "max_attempts": _int_at_least(1),
     "demo_latency": _non_negative_float,
     "output_retention_days": _non_negative_float,
     "max_video_bytes": _int_at_least(1024),
