@@ -110,6 +110,13 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = _non_negative_float(value)
+    if number == 0:
+        raise ValueError("must be a number > 0")
+    return number
+
+
 def _id_list(value: str) -> frozenset[int]:
     ids = set()
     for part in value.replace(" ", "").split(","):
@@ -163,7 +170,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "user_max_running": _int_at_least(1),
     "user_max_queued": _int_at_least(1),
     "workers": _int_at_least(0),
-    "lease_seconds": _non_negative_float,
+    "lease_seconds": _positive_float,
     "max_attempts": _int_at_least(1),
     "demo_latency": _non_negative_float,
     "output_retention_days": _non_negative_float,

@@ -55,6 +55,8 @@ def test_typed_values_are_parsed():
         ("LOG_LEVEL", "LOUD"),
         ("GOOGLE_GEMINI_BASE_URL", "127.0.0.1:8080"),
         ("MODEL_CATALOG", "/nonexistent/catalog.toml"),
+        ("LEASE_SECONDS", "0"),
+        ("WORKERS", "-1"),
     ],
 )
 def test_malformed_values_fail_naming_the_key(key, value):
