@@ -70,15 +70,9 @@ def make_settings(tmp_path, fake: FakeDiscord, **overrides):
 
 @pytest_asyncio.fixture
 async def discord_env(db, tmp_path, monkeypatch) -> AsyncIterator[Harness]:
-    async with FakeDiscord() as fake:
-        fake.patch_discord(monkeypatch)
-        services = build_services(make_settings(tmp_path, fake))
-        bot, task = await start_bot(fake, services)
-        try:
-            yield Harness(fake, bot, services)
-        finally:
-            await stop_bot(bot, task)
-            await services.aclose()
+    """The default harness: a fresh fake Discord and a bot with the harness settings."""
+    async with open_harness(tmp_path, monkeypatch) as harness:
+        yield harness
 
 
 # ---- appended for the history/quota/admin/safety tests ----------------------------------------------
@@ -89,13 +83,8 @@ async def open_harness(tmp_path, monkeypatch, **overrides) -> AsyncIterator[Harn
     """A Harness like `discord_env`'s, with settings overrides (e.g. demo_latency=30)."""
     async with FakeDiscord() as fake:
         fake.patch_discord(monkeypatch)
-        services = build_services(make_settings(tmp_path, fake, **overrides))
-        bot, task = await start_bot(fake, services)
-        try:
-            yield Harness(fake, bot, services)
-        finally:
-            await stop_bot(bot, task)
-            await services.aclose()
+        async with running_bot(fake, tmp_path, **overrides) as harness:
+            yield harness
 
 
 @pytest_asyncio.fixture
