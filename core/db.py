@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ log = logging.getLogger(__name__)
 MODEL_MODULES = ["models"]
 MIGRATIONS_MODULE = "models.migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK_KEY = 7_310_451_926  # any constant shared by every process of this bot
 
 
 def prepare_url(db_url: str) -> str:
@@ -45,12 +48,35 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
 
 
 async def init_db(db_url: str) -> None:
-    """Apply pending migrations, then open the connections for the app."""
+    """Apply pending migrations (one process at a time), then open the connections for the app."""
     config = tortoise_config(db_url)
-    await migrate(config=config)
+    async with _migration_lock(db_url):
+        await migrate(config=config)
     await Tortoise.close_connections()
     await Tortoise.init(config=config)
     log.info("database ready (%s)", describe_url(db_url))
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(db_url: str) -> AsyncIterator[None]:
+    """On PostgreSQL, a session advisory lock so processes starting together migrate one after another.
+
+    SQLite needs none: it serializes writers itself, and it is for one process anyway.
+    """
+    if not db_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        yield
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url.replace("asyncpg://", "postgres://", 1).split("?", 1)[0])
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    finally:
+        await conn.close()
 
 
 async def close_db() -> None:

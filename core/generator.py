@@ -220,6 +220,7 @@ class Generator:
         if gen.status.is_terminal:
             return result_of(gen)
         started = self._monotonic()
+        resumed = gen.provider_job_id is not None
         if owner is not None:
             if gen.status is not GenerationStatus.PROCESSING or gen.lease_owner != owner:
                 return result_of(gen)
@@ -235,7 +236,10 @@ class Generator:
             video = await self._wait_for_video(gen, spec, provider, ref, reporter, started)
             await reporter.report(*DOWNLOADING)
             path, size = await self._download(gen, provider, ref, video)
-            timings = dict(gen.stage_timings, total=round(self._monotonic() - started, 3))
+            total = self._monotonic() - started
+            if resumed and gen.submitted_at is not None:  # count the time before the restart too
+                total = max(total, (self._now() - gen.submitted_at).total_seconds())
+            timings = dict(gen.stage_timings, total=round(total, 3))
             finished = await _mine(gen).update(
                 status=GenerationStatus.COMPLETED,
                 video_path=str(path),
@@ -477,9 +481,10 @@ class Generator:
                 )
             if result is not None:
                 if result.state is JobState.SUCCEEDED and result.video is not None:
-                    gen.stage_timings = dict(
-                        gen.stage_timings, processing=round(self._monotonic() - began, 3)
-                    )
+                    processing = self._monotonic() - began
+                    if gen.submitted_at is not None and gen.provider_job_id:  # resumed: the wall clock knows
+                        processing = max(processing, (self._now() - gen.submitted_at).total_seconds())
+                    gen.stage_timings = dict(gen.stage_timings, processing=round(processing, 3))
                     return result.video
                 if result.state is JobState.FAILED:
                     raise result.error or GenerationError(ErrorCategory.GENERATION_FAILED, "provider failed")

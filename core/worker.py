@@ -47,7 +47,7 @@ class Worker:
         slots: int,
         hooks_for: Callable[[int], Awaitable[JobHooks]] = _no_hooks,
         idle_wait: float = 2.0,
-        sweep_every: float = 60.0,
+        sweep_every: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -56,7 +56,10 @@ class Worker:
         self.slots = slots
         self.hooks_for = hooks_for
         self.idle_wait = idle_wait
-        self.sweep_every = sweep_every
+        # Sweep at least twice per lease so a dead worker's jobs come back soon after its leases end.
+        self.sweep_every = (
+            sweep_every if sweep_every is not None else min(60.0, queue.policy.lease_seconds / 2)
+        )
         self._sleep = sleep
         self._rand = rand
         self.running: dict[int, asyncio.Task[None]] = {}

@@ -355,3 +355,16 @@ async def test_the_catalog_can_set_the_poll_cadence(db, tmp_path, provider, cloc
     provider.polls = deque([running(), running(), succeeded()])
     assert (await gen.generate(PARAMS, ALICE)).status == "success"
     assert clock.sleeps[:2] == [0.5, 0.5]
+
+
+async def test_a_resumed_job_counts_the_time_before_the_restart(db, generator, clock):
+    gen = await generator.create_job(PARAMS, ALICE)
+    await Generation.filter(id=gen.id).update(
+        status=GenerationStatus.PROCESSING,
+        provider_job_id="stored-8",
+        submit_started_at=clock.now() - dt.timedelta(seconds=100),
+        submitted_at=clock.now() - dt.timedelta(seconds=100),
+    )
+    result = await generator.run_job(gen.id)
+    timings = (await Generation.get(id=gen.id)).stage_timings
+    assert result.duration >= 100 and timings["processing"] >= 100
