@@ -1,0 +1,289 @@
+"""Several processes on one PostgreSQL database: `python bot.py worker` x2 (+ a command-only `python bot.py`).
+
+The limits that must hold across processes are observed from outside: the number of leased running jobs,
+sampled from the database every few milliseconds, and the requests the (fake) provider received per clock
+minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.conftest import (
+    BotProcess,
+    bot_environment,
+    catalog_with,
+    create_database,
+    drop_database,
+    eventually,
+    fresh_database_url,
+    is_postgres,
+    query_database,
+)
+from tests.fakes import gemini_api
+from tests.fakes.discord_api import DEFERRED_CHANNEL_MESSAGE, FakeDiscord
+from tests.fakes.gemini_api import API_VERSION, DEFAULT_API_KEY, FakeGeminiApi, Scenario
+
+pytestmark = pytest.mark.skipif(
+    not is_postgres(),
+    reason="several bot.py processes can share only a PostgreSQL database (SQLite is for exactly one process);"
+    " run with TEST_DATABASE_URL=postgres://...",
+)
+
+MODEL = "omni-1.2-flash"
+
+
+class TimedGeminiApi(FakeGeminiApi):
+    """The fake Gemini API, also noting the wall-clock time each request arrived (parallel to `requests`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.arrived: list[float] = []
+
+    async def record(self, request, route=None):
+        self.arrived.append(time.time())
+        return await super().record(request, route)
+
+    def budgeted(self) -> list[tuple[float, Any]]:
+        """(arrival, request) of the requests the budget covers: creates and polls."""
+        prefix = f"/{API_VERSION}/interactions"
+        return [
+            (at, r)
+            for at, r in zip(self.arrived, self.requests, strict=True)
+            if (r.method == "POST" and r.path == prefix)
+            or (r.method == "GET" and r.path.startswith(prefix + "/"))
+        ]
+
+
+class Cluster:
+    """The fakes, a fresh PostgreSQL database, and the bot.py processes started on it."""
+
+    def __init__(self, tmp_path, discord: FakeDiscord, gemini: TimedGeminiApi, url: str) -> None:
+        self.tmp_path = tmp_path
+        self.discord = discord
+        self.gemini = gemini
+        self.url = url
+        self.processes: list[BotProcess] = []
+
+    def env(self, *, poll_interval_s: float, requests_per_minute: int | None = None, **settings: Any):
+        """A process environment: the model's catalog entry with these two fields, and these settings."""
+        catalog = catalog_with(
+            self.tmp_path / "catalog.toml",
+            MODEL,
+            poll_interval_s=poll_interval_s,
+            requests_per_minute=requests_per_minute,
+        )
+        return bot_environment(
+            **self.discord.env,
+            DATABASE_URL=self.url,
+            OUTPUT_DIR=str(self.tmp_path / "videos"),
+            GEMINI_API_KEY=DEFAULT_API_KEY,
+            GOOGLE_GEMINI_BASE_URL=self.gemini.base_url,
+            MODEL_CATALOG=str(catalog),
+            DEFAULT_MODEL=MODEL,
+            EDIT_INTERVAL="0.5",
+            LOG_LEVEL="INFO",
+            **{k.upper(): str(v) for k, v in settings.items()},
+        )
+
+    async def start(self, env: dict[str, str], *args: str) -> BotProcess:
+        name = f"{len(self.processes) + 1}-{'-'.join(args) or 'bot'}.log"
+        process = await BotProcess(env, self.tmp_path / name, *args).start()
+        self.processes.append(process)
+        return process
+
+    async def ready(self, process: BotProcess) -> bool:
+        """Whether it runs yet: a worker once it logged its slots, the bot once connected; it must not die."""
+        assert process.running, f"{process.log_path.name} exited:\n{process.output()[-5000:]}"
+        if process.args == ("worker",):
+            return "slots (REST only)" in process.output()
+        return self.discord.connected and bool(self.discord.commands)
+
+    async def started(self, *processes: BotProcess) -> None:
+        for process in processes:
+            await eventually(lambda p=process: self.ready(p), 60, f"{process.log_path.name} to start")
+
+    async def stop_all(self) -> None:
+        """SIGTERM every process: each must stop cleanly, having logged no traceback."""
+        codes = [await p.stop() for p in self.processes]
+        assert codes == [0] * len(self.processes), codes
+        assert not [p.log_path.name for p in self.processes if "Traceback" in p.output()]
+
+
+@pytest.fixture
+async def cluster(tmp_path, monkeypatch):
+    monkeypatch.setitem(gemini_api.SCENARIOS, "two_seconds", Scenario(pending_polls=8))
+    monkeypatch.setitem(gemini_api.SCENARIOS, "forever", Scenario(outcome="never_finishes"))
+    url = fresh_database_url(tmp_path)
+    await create_database(url)
+    try:
+        async with FakeDiscord() as discord, TimedGeminiApi() as gemini:
+            cluster = Cluster(tmp_path, discord, gemini, url)
+            try:
+                yield cluster
+            finally:
+                for p in cluster.processes:
+                    await p.stop()
+                    print(f"---- {p.log_path.name} ----\n{p.output()[-15000:]}")
+    finally:
+        await drop_database(url)
+
+
+def pid_of(lease_owner: str) -> int:
+    """bot.py's worker identity is host:pid:random."""
+    return int(lease_owner.split(":")[-2])
+
+
+async def test_processes_started_together_on_a_fresh_database_all_come_up(cluster):
+    """A deployment starts the bot and its workers at once (compose, systemd); each applies migrations."""
+    env = cluster.env(poll_interval_s=0.2)
+    processes = [
+        await cluster.start(env),
+        await cluster.start(env, "worker"),
+        await cluster.start(env, "worker"),
+    ]
+    await cluster.started(*processes)
+    await cluster.stop_all()
+
+
+async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(cluster):
+    discord, url = cluster.discord, cluster.url
+    settings = {"poll_interval_s": 0.2, "max_concurrent_jobs": 2, "user_max_running": 1}
+    # The command process runs no jobs. Each worker alone could run 3 and looks for work every ~2 s while
+    # the other holds both slots, so only the limit shared through the database keeps the count at 2.
+    # Started one after the other: the first one applies the migrations (see the test above).
+    gateway = await cluster.start(cluster.env(**settings, workers=0))
+    await cluster.started(gateway)
+    workers = []
+    for _ in range(2):
+        workers.append(await cluster.start(cluster.env(**settings, workers=3), "worker"))
+        await cluster.started(workers[-1])
+
+    samples: list[tuple[int, int]] = []  # (processing with a valid lease, processing)
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            while not stop.is_set():
+                row = await conn.fetchrow(
+                    "SELECT count(*) FILTER (WHERE lease_expires_at > now()) AS leased, count(*) AS running"
+                    " FROM generations WHERE status = 'processing'"
+                )
+                samples.append((row["leased"], row["running"]))
+                await asyncio.sleep(0.01)
+        finally:
+            await conn.close()
+
+    sampler = asyncio.create_task(sample())
+    began = time.monotonic()
+    handles = []
+    for n in range(8):
+        user = discord.user(f"user{n % 4}")
+        prompt = f"workers job {n} [fake:two_seconds]"
+        handles.append(
+            await discord.send_slash_command("video", {"prompt": prompt, "duration": 3}, user=user)
+        )
+    for handle in handles:
+        assert (await handle.wait_callback()).type == DEFERRED_CHANNEL_MESSAGE
+
+    def delivered() -> bool:
+        return all(h.original is not None and h.original.attachments for h in handles)
+
+    await discord.wait_for(delivered, 60, "all 8 videos in their messages")
+    took = time.monotonic() - began
+    stop.set()
+    await sampler
+
+    leased_peak = max(s[0] for s in samples)
+    running_peak = max(s[1] for s in samples)
+    rows = await query_database(url, "SELECT status, lease_owner FROM generations")
+    owners = Counter(pid_of(r["lease_owner"]) for r in rows)
+    print(f"8 jobs in {took:.1f}s, {len(samples)} samples, peak {leased_peak}, jobs per worker pid {owners}")
+    assert len(samples) > 200  # sampled every few ms for the whole run
+    assert running_peak <= 2 and leased_peak <= 2, Counter(samples)
+    assert leased_peak == 2  # the limit was reached, not just never approached
+    assert [r["status"] for r in rows] == ["completed"] * 8
+    assert set(owners) <= {w.proc.pid for w in workers}, owners  # WORKERS=0: the command process ran none
+    assert all(len(h.original.attachments) == 1 for h in handles)  # delivered by the workers, over REST
+    assert gateway.running and all(w.running for w in workers)
+    await cluster.stop_all()
+
+
+async def test_two_workers_share_one_provider_request_budget(cluster):
+    from core.db import close_db, init_db
+    from core.generator import Requester
+    from core.services import build_services
+    from core.settings import load_settings
+    from core.validation import GenerationParams
+
+    gemini, url, budget = cluster.gemini, cluster.url, 20
+    env = cluster.env(poll_interval_s=0.5, requests_per_minute=budget, max_concurrent_jobs=2, workers=1)
+    # WORKERS=1 each: the two jobs are run by different processes, both polling as fast as allowed.
+    workers = []
+    for _ in range(2):  # one after the other: the first one applies the migrations
+        workers.append(await cluster.start(env, "worker"))
+        await cluster.started(workers[-1])
+
+    # Start early enough in a clock minute that the budget runs out well before the minute does.
+    second = time.time() % 60
+    if second > 40:
+        await asyncio.sleep(60 - second + 0.1)
+    # Queue two jobs straight through the core API (no Discord message: the workers only run them).
+    services = build_services(load_settings(env, env_file=None))
+    await init_db(url)
+    try:
+        queue = services.job_queue("test")
+        for n in range(2):
+            params = GenerationParams(prompt=f"budget job {n} [fake:forever]", duration=3, resolution="360p")
+            gen = await services.generator.create_job(params, Requester(user_id=1000 + n))
+            await queue.enqueue(gen.id)
+    finally:
+        await close_db()
+        await services.aclose()
+    minute = int(time.time() // 60)
+
+    def in_minute(m: int) -> list[tuple[float, Any]]:
+        return [(at, r) for at, r in gemini.budgeted() if int(at // 60) == m]
+
+    async def budget_used() -> bool:
+        return len(in_minute(minute)) >= budget
+
+    # Both workers poll every 0.5 s: without a shared budget 20 requests take about 5 s, and keep coming.
+    await eventually(budget_used, 30, "the budget to be used")
+    exhausted_at = time.time()
+    await asyncio.sleep(min(5.0, (minute + 1) * 60 - exhausted_at - 0.5))
+    watched = time.time() - exhausted_at
+
+    used = in_minute(minute)
+    rows = await query_database(url, "SELECT prompt, status, lease_owner, provider_job_id FROM generations")
+    owner_of_prompt = {r["prompt"]: r["lease_owner"] for r in rows}
+    owner_of_job = {r["provider_job_id"]: r["lease_owner"] for r in rows}
+
+    def owner(request) -> str:
+        if request.method == "POST":
+            return next(o for p, o in owner_of_prompt.items() if p in json.dumps(request.json))
+        return owner_of_job[request.path.rsplit("/", 1)[1]]
+
+    per_worker = Counter(owner(r) for _, r in used)
+    print(f"{len(used)} requests in the minute from {dict(per_worker)}; then silence for {watched:.1f}s")
+    # Never more than the budget in any clock minute, across both processes ...
+    per_minute = Counter(int(at // 60) for at, _ in gemini.budgeted())
+    assert max(per_minute.values()) <= budget, per_minute
+    # ... really shared: both workers spent it, and together they stopped at exactly the budget ...
+    assert len(used) == budget and len(per_worker) == 2, per_worker
+    assert {pid_of(o) for o in per_worker} == {w.proc.pid for w in workers}
+    # ... by holding requests back: the jobs still run, and would poll twice a second each.
+    assert watched >= 3.0
+    assert [r["status"] for r in rows] == ["processing"] * 2
+    assert len(gemini.creates) == 2
+    await cluster.stop_all()  # SIGTERM hands the two jobs back to the queue
+    statuses = [r["status"] for r in await query_database(url, "SELECT status FROM generations")]
+    assert statuses == ["queued"] * 2
