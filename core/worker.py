@@ -76,8 +76,8 @@ class Worker:
         sweeper = asyncio.create_task(self._sweeper())
         try:
             while not self._stopping:
+                self._wake.clear()  # before filling: a wake-up during the fill must not be lost
                 await self.fill_slots()
-                self._wake.clear()
                 # Jittered so idle workers of many processes don't poll the database in step.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_wait * (0.75 + 0.5 * self._rand()))
