@@ -110,6 +110,14 @@ class VideoBot(commands.Bot):
         await super().close()
 
 
+def on_stop_signals(callback) -> None:
+    """Run `callback` on SIGINT and SIGTERM (where the platform's event loop supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # e.g. Windows' event loop has no signal handlers
+            loop.add_signal_handler(sig, callback)
+
+
 def worker_identity() -> str:
     """A lease owner name unique to this process."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -126,10 +134,7 @@ async def serve_worker(settings: Settings) -> None:
     slots = settings.workers or settings.max_concurrent_jobs
     worker = Worker(services.generator, queue, slots=slots, hooks_for=display.hooks_for)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    on_stop_signals(stop.set)
     try:
         await client.login(settings.discord_token)
         log.info("worker %s running %d slots (REST only)", queue.owner, slots)
@@ -173,10 +178,7 @@ async def serve(settings: Settings) -> None:
     await init_db(settings.database_url)
     services = build_services(settings)
     bot = create_bot(services)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    on_stop_signals(lambda: asyncio.ensure_future(bot.close()))
     try:
         async with bot:
             await bot.start(settings.discord_token)
