@@ -149,6 +149,10 @@ class JobDisplay:
         try:
             gen = await self.generator.get_job(generation_id)
             message = self.message_for(gen)  # the tracked one, if any: it knows whether the token died
+            tracked = self.tracked.get(generation_id)
+            if tracked is not None:
+                await tracked.updater.close()  # no more progress edits...
+                await asyncio.sleep(tracked.updater.next_send_in())  # ...and the final one keeps the pace
             await self.untrack(generation_id)
             if message is None or not gen.status.is_terminal:
                 return

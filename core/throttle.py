@@ -76,6 +76,12 @@ class CoalescingUpdater(Generic[T]):
             except Exception:  # a display problem never fails the job
                 log.exception("progress update failed")
 
+    def next_send_in(self) -> float:
+        """Seconds until another send would respect the interval (0 when it already would)."""
+        if self._last_sent_at is None:
+            return 0.0
+        return max(0.0, self._last_sent_at + self._interval - self._monotonic())
+
     async def close(self) -> None:
         """Stop sending; an update in flight is cancelled."""
         self.stopped = True

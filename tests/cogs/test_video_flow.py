@@ -93,6 +93,16 @@ async def test_progress_edits_are_throttled_and_never_repeat(discord_env):
     assert not repeats, f"edits {repeats} repeat the previous payload"
 
 
+async def test_the_final_edit_also_keeps_the_edit_interval(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await h.finished(handle)
+
+    final = next(w for w in msg.edits if w.files)
+    before = [w for w in msg.edits if w.at < final.at]
+    assert before and final.at - before[-1].at >= EDIT_INTERVAL - TOLERANCE
+
+
 async def test_final_embed_shows_length_time_cost_and_quota_left(discord_env):
     h = discord_env
     handle = await h.video("a red fox in snow", duration=2, resolution="360p")
