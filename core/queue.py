@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from tortoise.expressions import F
+from tortoise.functions import Count
 
 from core.coordination import DbLock, utcnow
 from core.errors import ErrorCategory, GenerationError
@@ -94,17 +95,35 @@ class JobQueue:
 
     async def claim(self) -> int | None:
         """Lease the next job by the round-robin rules, or None (nothing fits, or another process is claiming)."""
+        taken = await self.claim_many(1)
+        return taken[0] if taken else None
+
+    async def claim_many(self, limit: int) -> list[int]:
+        """Lease up to `limit` jobs in round-robin order under one lock hold; their ids, in start order.
+
+        Empty when nothing fits the limits, or when another process is claiming right now. One
+        conditional UPDATE takes the whole batch, so a busy worker filling many slots costs a handful
+        of queries, not a handful per job.
+        """
+        if limit <= 0:
+            return []
         async with self._lock.held() as got:
             if not got:
-                return None
+                return []
             now = self._now()
-            running = await Generation.filter(
-                status=GenerationStatus.PROCESSING, lease_expires_at__gt=now
-            ).values_list("user_id", flat=True)
-            if len(running) >= self.policy.max_concurrent:
-                return None
-            per_user = Counter(running)
-            busy = [u for u, n in per_user.items() if n >= self.policy.user_max_running]
+            running = Counter(
+                dict(
+                    await Generation.filter(status=GenerationStatus.PROCESSING, lease_expires_at__gt=now)
+                    .annotate(n=Count("id"))
+                    .group_by("user_id")
+                    .values_list("user_id", "n")
+                )
+            )
+            free = min(limit, self.policy.max_concurrent - sum(running.values()))
+            if free <= 0:
+                return []
+            cap = self.policy.user_max_running
+            busy = [u for u, n in running.items() if n >= cap]
             rows = (
                 await Generation.filter(status=GenerationStatus.QUEUED)
                 .exclude(user_id__in=busy)
@@ -113,24 +132,38 @@ class JobQueue:
                 .values("id", "user_id", "created_at")
             )
             if not rows:
-                return None
+                return []
             queued = [QueuedJob(r["id"], r["user_id"], r["created_at"]) for r in rows]
             last = dict(
                 await User.filter(id__in={j.user_id for j in queued}).values_list("id", "last_started_at")
             )
+            picked: list[QueuedJob] = []
             for job in round_robin(queued, last):
-                taken = await Generation.filter(id=job.id, status=GenerationStatus.QUEUED).update(
-                    status=GenerationStatus.PROCESSING,
-                    lease_owner=self.owner,
-                    lease_expires_at=self._lease_until(),
-                    attempts=F("attempts") + 1,
-                    updated_at=now,
-                )
-                if taken:
-                    await User.filter(id=job.user_id).update(last_started_at=now)
-                    log.info("job %s: claimed by %s (user %s)", job.id, self.owner, job.user_id)
-                    return job.id
-            return None
+                if running[job.user_id] < cap:
+                    picked.append(job)
+                    running[job.user_id] += 1
+                    if len(picked) == free:
+                        break
+            ids = [job.id for job in picked]
+            await Generation.filter(id__in=ids, status=GenerationStatus.QUEUED).update(
+                status=GenerationStatus.PROCESSING,
+                lease_owner=self.owner,
+                lease_expires_at=self._lease_until(),
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+            # A job cancelled between the read and the UPDATE was skipped by it; keep only what we hold.
+            ours = set(
+                await Generation.filter(
+                    id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
+                ).values_list("id", flat=True)
+            )
+            taken = [job for job in picked if job.id in ours]
+            if taken:
+                await User.filter(id__in={job.user_id for job in taken}).update(last_started_at=now)
+            for job in taken:
+                log.info("job %s: claimed by %s (user %s)", job.id, self.owner, job.user_id)
+            return [job.id for job in taken]
 
     async def extend(self, generation_ids: Iterable[int]) -> int:
         """Push the leases of our running jobs forward; returns how many are still ours."""

@@ -63,6 +63,7 @@ class Worker:
         self._sleep = sleep
         self._rand = rand
         self.running: dict[int, asyncio.Task[None]] = {}
+        self._delivering: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -89,12 +90,16 @@ class Worker:
     async def fill_slots(self) -> int:
         """Claim jobs while there are free slots and work; returns how many started."""
         started = 0
-        while len(self.running) < self.slots and not self._stopping:
-            job_id = await self.queue.claim()
-            if job_id is None:
+        while not self._stopping:
+            free = self.slots - len(self.running)
+            if free <= 0:
                 break
-            self.running[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
-            started += 1
+            taken = await self.queue.claim_many(free)
+            for job_id in taken:
+                self.running[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+            started += len(taken)
+            if len(taken) < free:
+                break
         return started
 
     async def _run(self, job_id: int) -> None:
@@ -103,22 +108,25 @@ class Worker:
             result = await self.generator.run_job(job_id, hooks.progress, owner=self.queue.owner)
             if not result.finished:
                 return  # the lease was lost: the job belongs to another worker now
+            self._delivering.add(job_id)  # finished: its lease ended with it, nothing left to extend
             try:
                 await hooks.deliver(result)
             except Exception:  # delivery reports its own problems; a sweep retries undelivered results
                 log.exception("job %s: delivering the result failed", job_id)
         finally:
             self.running.pop(job_id, None)
+            self._delivering.discard(job_id)
             self.wake()
 
     async def _heartbeat(self) -> None:
         interval = self.queue.policy.lease_seconds / 3
         while True:
             await self._sleep(interval)
-            if self.running:
-                kept = await self.queue.extend(self.running)
-                if kept < len(self.running):
-                    log.warning("%s lost the lease of %d jobs", self.queue.owner, len(self.running) - kept)
+            leased = [job_id for job_id in self.running if job_id not in self._delivering]
+            if leased:
+                kept = await self.queue.extend(leased)
+                if kept < len(leased):
+                    log.warning("%s lost the lease of %d jobs", self.queue.owner, len(leased) - kept)
 
     async def _sweeper(self) -> None:
         while True:

@@ -83,6 +83,54 @@ async def test_200_jobs_8_claimers_every_job_claimed_exactly_once(db, generator,
     assert await Generation.filter(status=GenerationStatus.PROCESSING, attempts=1).count() == 200
 
 
+async def test_8_claimers_taking_batches_never_share_a_job(db, generator, clock):
+    ids = [await add_job(generator, user_id=i % 50) for i in range(200)]
+    claims: list[int] = []
+
+    async def claimer(n: int) -> None:
+        queue = make_queue(generator, clock, owner=f"w{n}", max_concurrent=1000, user_max_running=4)
+        while len(claims) < len(ids):
+            taken = await queue.claim_many(7)
+            claims.extend(taken)
+            if not taken:
+                await asyncio.sleep(0.001)
+
+    await asyncio.wait_for(asyncio.gather(*(claimer(n) for n in range(8))), 60)
+    assert sorted(claims) == sorted(ids)
+    assert await Generation.filter(status=GenerationStatus.PROCESSING, attempts=1).count() == 200
+
+
+async def test_a_batch_claim_takes_turns_and_respects_every_limit(db, generator, clock):
+    a = [await add_job(generator, 1) for _ in range(3)]
+    b = [await add_job(generator, 2) for _ in range(2)]
+    c = await add_job(generator, 3)
+    queue = make_queue(generator, clock, max_concurrent=5, user_max_running=2)
+    assert await queue.claim_many(10) == [a[0], b[0], c, a[1], b[1]]  # five slots, two per user
+    assert await queue.claim_many(10) == []  # global limit reached
+    await Generation.filter(id=b[0]).update(status=GenerationStatus.COMPLETED)
+    assert await queue.claim_many(10) == []  # the free slot is B's, but B has nothing left; A is at 2
+    await Generation.filter(id=a[0]).update(status=GenerationStatus.COMPLETED)
+    assert await queue.claim_many(10) == [a[2]]
+    assert await queue.claim_many(0) == []
+
+
+async def test_a_batch_counts_jobs_already_running(db, generator, clock):
+    first = await add_job(generator, 1)
+    queue = make_queue(generator, clock, max_concurrent=3, user_max_running=1)
+    assert await queue.claim() == first
+    more = [await add_job(generator, user) for user in (1, 2, 3, 4)]
+    assert await queue.claim_many(5) == more[1:3]  # user 1 is busy; two slots were left
+
+
+async def test_no_batch_while_another_process_is_claiming(db, generator, clock):
+    await add_job(generator, 1)
+    other = DbLock("queue:claim", "other", now=clock)
+    assert await other.acquire()
+    assert await make_queue(generator, clock).claim_many(3) == []
+    await other.release()
+    assert len(await make_queue(generator, clock).claim_many(3)) == 1
+
+
 async def test_global_limit_holds(db, generator, clock):
     for i in range(5):
         await add_job(generator, user_id=i)

@@ -137,3 +137,45 @@ async def test_stop_hands_running_jobs_back_at_once(db, generator, provider):
     assert (
         gen.status is GenerationStatus.QUEUED and gen.lease_owner is None and gen.provider_job_id == "job-1"
     )
+
+
+async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(db, generator, provider, caplog):
+    provider.polls = deque([succeeded()])
+    [job] = await queued_jobs(generator, 1)
+    release = asyncio.Event()
+    delivering = asyncio.Event()
+
+    async def hooks_for(job_id):
+        async def slow_deliver(result):
+            delivering.set()
+            await release.wait()
+
+        return JobHooks(None, slow_deliver)
+
+    queue = JobQueue(QueuePolicy(lease_seconds=0.03), "w", on_abandoned=None)
+    w = Worker(generator, queue, slots=1, hooks_for=hooks_for, idle_wait=0.01)
+    task = asyncio.create_task(w.run())
+    await asyncio.wait_for(delivering.wait(), 10)
+    await asyncio.sleep(0.1)  # about ten heartbeats while the upload is in progress
+    release.set()
+    await until(lambda: _no_running(w))
+    await w.stop()
+    task.cancel()
+    assert (await Generation.get(id=job)).status is GenerationStatus.COMPLETED
+    assert not [r for r in caplog.records if "lost the lease" in r.getMessage()]
+
+
+async def _no_running(w):
+    return not w.running
+
+
+async def test_a_worker_fills_all_its_free_slots_in_one_pass(db, generator, provider):
+    async def forever():
+        await asyncio.Event().wait()
+
+    provider.on_poll = forever
+    ids = await queued_jobs(generator, 6)
+    w = worker(generator, "w", [], slots=4, max_concurrent=10)
+    assert await w.fill_slots() == 4
+    assert sorted(w.running) == ids[:4]
+    await w.stop()
