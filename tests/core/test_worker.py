@@ -139,7 +139,9 @@ async def test_stop_hands_running_jobs_back_at_once(db, generator, provider):
     )
 
 
-async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(db, generator, provider, caplog):
+async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(
+    db, generator, provider, caplog
+):
     provider.polls = deque([succeeded()])
     [job] = await queued_jobs(generator, 1)
     release = asyncio.Event()
