@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from cogs.delivery import JobMessage, MessageGone
 from cogs.embeds import job_embed
 from core.errors import GenerationError
 from core.generator import GenerationResult, result_of
+from core.positions import PositionRefresh
 from core.presenter import failure_text, finished_line, quota_left
 from core.progress import progress_line
 from core.queue import JobQueue
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 DEFAULT_UPLOAD_LIMIT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered for this long gets delivered
 SWEEP_EVERY = 30.0
+FORGET_AFTER = 30.0  # seconds after a job left the line before a process not running it stops tracking it
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class Tracked:
     def __init__(self, display: JobDisplay, gen: Generation, message: JobMessage) -> None:
         self.gen = gen
         self.message = message
+        self.running_here = False  # a worker of this process runs it (and will deliver it)
+        self.waiting_seen_at = display.monotonic()  # last time it was waiting or running here
         self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(self._send, display.edit_interval)
 
     async def _send(self, state: Progress) -> None:
@@ -72,14 +78,24 @@ class Tracked:
 class JobDisplay:
     """Tracks the messages of jobs this process shows, and delivers results."""
 
-    def __init__(self, bot: discord.Client, services: Services, queue: JobQueue) -> None:
+    def __init__(
+        self,
+        bot: discord.Client,
+        services: Services,
+        queue: JobQueue,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bot = bot
         self.services = services
         self.generator = services.generator
         self.settings = services.settings
         self.queue = queue
         self.edit_interval = services.settings.edit_interval
+        self.monotonic = monotonic
+        self.refresh = PositionRefresh(monotonic=monotonic)
         self.tracked: dict[int, Tracked] = {}
+        self._no_message: set[int] = set()  # waiting jobs with no Discord message (e.g. from the CLI)
         self._delivering: set[int] = set()
 
     def message_for(self, gen: Generation) -> JobMessage | None:
@@ -122,6 +138,7 @@ class JobDisplay:
         if message is None:
             return JobHooks(None, self._nothing)
         tracked = self.track(gen, message)
+        tracked.running_here = True
 
         async def progress(percent: int, stage: str) -> None:
             tracked.updater.push(Progress(percent, stage))
@@ -242,16 +259,31 @@ class JobDisplay:
             await asyncio.sleep(max(self.edit_interval, 0.5))
 
     async def show_positions(self) -> None:
-        """Push `Queued · position p of n` to every waiting job's message."""
+        """Push `Queued · position p of n` to waiting jobs' messages (see core.positions for the pace)."""
         positions = await self.queue.positions()
-        for gen in await self.generator.jobs(list(positions)):
+        due = self.refresh.due(positions)
+        unseen = [job_id for job_id in due if job_id not in self.tracked and job_id not in self._no_message]
+        for gen in await self.generator.jobs(unseen) if unseen else []:
             message = self.message_for(gen)
             if message is None:
-                continue
-            place, total = positions[gen.id]
-            self.track(gen, message).updater.push(
-                Progress(0, f"Queued · position {place} of {total}", queued=True)
-            )
+                self._no_message.add(gen.id)
+            else:
+                self.track(gen, message)
+        for job_id, (place, total) in due.items():
+            tracked = self.tracked.get(job_id)
+            if tracked is not None:
+                tracked.updater.push(Progress(0, f"Queued · position {place} of {total}", queued=True))
+        await self._forget_left_line(positions)
+
+    async def _forget_left_line(self, positions: dict[int, tuple[int, int]]) -> None:
+        """Stop tracking jobs that left the line and that no worker here runs (another process does)."""
+        now = self.monotonic()
+        self._no_message &= positions.keys()
+        for job_id, tracked in list(self.tracked.items()):
+            if job_id in positions or tracked.running_here:
+                tracked.waiting_seen_at = now
+            elif now - tracked.waiting_seen_at > FORGET_AFTER:
+                await self.untrack(job_id)
 
     async def deliver_missed(self) -> None:
         """Results that finished while the bot was down or Discord unreachable."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import time
 
 import av
 
+from core.queue import JobQueue, QueuePolicy
 from models import Generation
-from tests.cogs.conftest import open_harness
+from tests.cogs.conftest import embeds_text, open_harness
 from tests.fakes.discord_api import FakeMessage, Write
 
 EDIT_INTERVAL = 0.3  # the harness's EDIT_INTERVAL
@@ -149,3 +151,26 @@ async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, 
         assert jobs["second in line"].submit_started_at >= jobs["first in line"].completed_at, (
             "the second job ran while the first still held the only slot"
         )
+
+
+async def test_a_process_without_workers_shows_the_place_then_forgets_a_job_another_process_runs(
+    db, tmp_path, monkeypatch
+):
+    async with open_harness(tmp_path, monkeypatch, workers=0) as h:
+        handle = await h.video("run elsewhere", duration=2, resolution="360p")
+        await handle.wait_original(lambda m: "Queued · position 1 of 1" in embeds_text(m.embeds))
+        [job] = await Generation.all().values_list("id", flat=True)
+        display = h.bot.jobs
+        assert job in display.tracked
+        now = [time.monotonic()]
+        display.monotonic = lambda: now[0]
+
+        async def abandon(job_id, error):
+            return None
+
+        assert await JobQueue(QueuePolicy(), "another-process", on_abandoned=abandon).claim() == job
+        await display.show_positions()
+        assert job in display.tracked, "kept a while: a worker here might have just claimed it"
+        now[0] += 31
+        await display.show_positions()
+        assert job not in display.tracked
