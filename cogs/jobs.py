@@ -24,7 +24,7 @@ from core.errors import GenerationError
 from core.generator import GenerationResult, result_of
 from core.positions import PositionRefresh
 from core.presenter import failure_text, finished_line, quota_left
-from core.progress import progress_line
+from core.progress import DOWNLOADING, progress_line
 from core.queue import JobQueue
 from core.quotas import utc_day
 from core.services import Services
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_UPLOAD_LIMIT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered for this long gets delivered
 SWEEP_EVERY = 30.0
+BRIEF_STAGES_FROM = DOWNLOADING[0]  # Downloading, Complete
+BRIEF_STAGE_GRACE = 1.0  # seconds such a stage must last before its progress edit is sent
 FORGET_AFTER = 30.0  # seconds after a job left the line before a process not running it stops tracking it
 
 
@@ -64,6 +66,26 @@ class Tracked:
         self.running_here = False  # a worker of this process runs it (and will deliver it)
         self.waiting_seen_at = display.monotonic()  # last time it was waiting or running here
         self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(self._send, display.edit_interval)
+        self._held: asyncio.TimerHandle | None = None
+
+    def progress(self, percent: int, stage: str) -> None:
+        """Show a new stage. Downloading and Complete usually last a moment: they are shown only if they
+        last BRIEF_STAGE_GRACE, so they never hold back the final edit by a whole EDIT_INTERVAL."""
+        if self._held is not None:
+            self._held.cancel()
+            self._held = None
+        state = Progress(percent, stage)
+        if percent >= BRIEF_STAGES_FROM:
+            self._held = asyncio.get_running_loop().call_later(BRIEF_STAGE_GRACE, self.updater.push, state)
+        else:
+            self.updater.push(state)
+
+    async def close(self) -> float:
+        """No more progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
+        if self._held is not None:
+            self._held.cancel()
+        await self.updater.close()
+        return self.updater.next_send_in()
 
     async def _send(self, state: Progress) -> None:
         status = GenerationStatus.QUEUED if state.queued else GenerationStatus.PROCESSING
@@ -129,7 +151,7 @@ class JobDisplay:
         """Stop progress edits (before the final edit)."""
         tracked = self.tracked.pop(generation_id, None)
         if tracked is not None:
-            await tracked.updater.close()
+            await tracked.close()
 
     async def hooks_for(self, generation_id: int) -> JobHooks:
         """Progress and delivery for a job a worker of this process just claimed."""
@@ -141,7 +163,7 @@ class JobDisplay:
         tracked.running_here = True
 
         async def progress(percent: int, stage: str) -> None:
-            tracked.updater.push(Progress(percent, stage))
+            tracked.progress(percent, stage)
 
         async def deliver(result: GenerationResult) -> None:
             await self.deliver(generation_id)
@@ -166,16 +188,15 @@ class JobDisplay:
         try:
             gen = await self.generator.get_job(generation_id)
             message = self.message_for(gen)  # the tracked one, if any: it knows whether the token died
-            tracked = self.tracked.get(generation_id)
-            if tracked is not None:
-                await tracked.updater.close()  # no more progress edits...
-                await asyncio.sleep(tracked.updater.next_send_in())  # ...and the final one keeps the pace
-            await self.untrack(generation_id)
+            tracked = self.tracked.pop(generation_id, None)
+            pace = await tracked.close() if tracked is not None else 0.0  # no more progress edits
+            ready_at = time.monotonic() + pace  # the updater's clock
             if message is None or not gen.status.is_terminal:
                 return
             result = result_of(gen)
             upload_limit = gen.upload_limit or DEFAULT_UPLOAD_LIMIT
             body, upload = await self._result_body(gen, result, upload_limit)
+            await asyncio.sleep(max(0.0, ready_at - time.monotonic()))  # the final edit keeps the pace too
             posted_new = await self._final_edit(gen, message, body, upload)
             if await self.generator.mark_delivered(gen.id):
                 took = (gen.completed_at - gen.created_at).total_seconds() if gen.completed_at else 0.0
