@@ -462,6 +462,9 @@ class Generator:
         began = self._monotonic()
         failures = 0
         interval = spec.poll_interval_s if spec.poll_interval_s is not None else provider.poll_interval
+        # The first poll lands at a random point of the first interval: jobs submitted or resumed
+        # together then poll at spread-out moments instead of all at once, every interval.
+        await self._sleep(interval * self._rand())
         while True:
             try:
                 await self._respect_rate_limit(provider)

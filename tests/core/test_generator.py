@@ -121,12 +121,12 @@ async def test_progress_follows_the_stage_plan_and_never_goes_back(db, generator
 async def test_time_based_progress_uses_the_catalog_latency_without_a_provider_signal(
     db, generator, provider, clock
 ):
-    provider.poll_interval = 15.0  # omni-1.2-flash expects 60 s: polls at 15, 30, 45 s
+    provider.poll_interval = 15.0  # omni-1.2-flash expects 60 s; with the phase (rand 0.5): 7.5, 22.5... s
     provider.polls = deque([running(), running(), running(), running(), succeeded()])
     progress = Progress()
     await generator.generate(PARAMS, ALICE, progress)
     processing = [p for p, s in progress.updates if 20 <= p <= 80]
-    assert processing == [20, 35, 50, 65]
+    assert processing == [27, 42, 57, 72]
 
 
 async def test_learned_latency_replaces_the_prior_after_five_jobs(db, generator):
@@ -222,7 +222,7 @@ async def test_a_job_that_never_finishes_times_out_is_cancelled_and_refunded(db,
     assert result.error_type == "timeout"
     assert provider.cancelled == ["job-1"]
     assert result.refunded
-    assert 600 <= clock.t - 1000 <= 610
+    assert 595 <= clock.t - 1000 <= 605  # gives up when the next 5-s poll would pass the 600-s deadline
 
 
 async def test_transient_fetch_errors_are_retried(db, generator, provider):
@@ -351,10 +351,11 @@ async def test_the_catalog_can_set_the_poll_cadence(db, tmp_path, provider, cloc
         now=clock.now,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
+        rand=lambda: 0.5,
     )
     provider.polls = deque([running(), running(), succeeded()])
     assert (await gen.generate(PARAMS, ALICE)).status == "success"
-    assert clock.sleeps[:2] == [0.5, 0.5]
+    assert clock.sleeps[:3] == [0.25, 0.5, 0.5]  # a random phase (rand() = 0.5), then the cadence
 
 
 async def test_a_resumed_job_counts_the_time_before_the_restart(db, generator, clock):
