@@ -210,14 +210,9 @@ class VideoCog(commands.Cog, name="Video"):
 
     async def _admit(self, params: GenerationParams, requester: Requester) -> Generation:
         await ensure_accepting()
-        waiting = await self.queue.waiting_count(requester.user_id)
-        if waiting >= self.queue.policy.user_max_queued:
-            raise GenerationError(
-                ErrorCategory.USER_QUOTA_EXCEEDED,
-                f"you already have {waiting} videos waiting (at most {self.queue.policy.user_max_queued});"
-                " wait until one starts",
-            )
-        return await self.generator.create_job(params, requester)
+        return await self.generator.create_job(
+            params, requester, max_waiting=self.queue.policy.user_max_queued
+        )
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
         embed = notice_embed("Can't make that video", text)

@@ -139,10 +139,15 @@ class Generator:
         spec = resolve_model(self.catalog, set(self.providers), params.model, self.default_model)
         return validate(params, spec)
 
-    async def create_job(self, params: GenerationParams, requester: Requester) -> Generation:
+    async def create_job(
+        self, params: GenerationParams, requester: Requester, *, max_waiting: int | None = None
+    ) -> Generation:
         """Validate, check the user, reserve quota and spend, and record the job (status pending).
 
-        Quota reservation and the record are one transaction: either both exist or neither.
+        Quota reservation and the record are one transaction: either both exist or neither. With
+        `max_waiting`, a user who already has that many jobs waiting to start is refused; the check
+        runs after the reservation's UPDATE of the user's usage row, which serializes a user's
+        concurrent requests, so two at once cannot both squeeze past the cap.
         """
         request = self.validate(params)
         spec = request.model
@@ -153,7 +158,7 @@ class Generator:
         if request.image is not None:
             config["image_path"] = str(self._store_input_image(request.image, request.image_mime_type))
         try:
-            gen = await self._record_job(request, requester, user, day, cost, config)
+            gen = await self._record_job(request, requester, user, day, cost, config, max_waiting)
         except BaseException:
             if "image_path" in config:
                 Path(config["image_path"]).unlink(missing_ok=True)  # noqa: ASYNC240 - tiny local file
@@ -164,11 +169,28 @@ class Generator:
         return gen
 
     async def _record_job(
-        self, request: VideoRequest, requester: Requester, user: Any, day: dt.date, cost: float, config: dict
+        self,
+        request: VideoRequest,
+        requester: Requester,
+        user: Any,
+        day: dt.date,
+        cost: float,
+        config: dict,
+        max_waiting: int | None,
     ) -> Generation:
         spec = request.model
         async with in_transaction():
             await self.quotas.reserve(user, day, request.duration, cost)
+            if max_waiting is not None:
+                waiting = await Generation.filter(
+                    user_id=requester.user_id, status__in=[GenerationStatus.PENDING, GenerationStatus.QUEUED]
+                ).count()
+                if waiting >= max_waiting:
+                    raise GenerationError(
+                        ErrorCategory.USER_QUOTA_EXCEEDED,
+                        f"you already have {waiting} videos waiting (at most {max_waiting});"
+                        " wait until one starts",
+                    )
             return await Generation.create(
                 user_id=requester.user_id,
                 guild_id=requester.guild_id,

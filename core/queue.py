@@ -87,12 +87,6 @@ class JobQueue:
             status=GenerationStatus.QUEUED
         )
 
-    async def waiting_count(self, user_id: int) -> int:
-        """The user's jobs that have not started yet."""
-        return await Generation.filter(
-            user_id=user_id, status__in=[GenerationStatus.PENDING, GenerationStatus.QUEUED]
-        ).count()
-
     async def claim(self) -> int | None:
         """Lease the next job by the round-robin rules, or None (nothing fits, or another process is claiming)."""
         taken = await self.claim_many(1)

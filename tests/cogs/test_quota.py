@@ -7,7 +7,7 @@ import re
 
 import pytest_asyncio
 
-from models import Generation, GenerationStatus
+from models import DailyUsage, Generation, GenerationStatus
 from tests.cogs.conftest import ADMIN_ID, embeds_text, open_harness, seed_job
 from tests.fakes.discord_api import FLAG_EPHEMERAL
 
@@ -92,3 +92,25 @@ async def test_quota_shows_that_the_user_is_blocked_and_why(discord_env):
     await h.services.admin.block(ADMIN_ID, user_id(h, "alice"), "spamming **loudly**")
     fields = await quota(h)
     assert fields["Blocked"] == r"You are blocked from making videos: spamming \*\*loudly\*\*"
+
+
+async def test_past_user_max_queued_video_is_refused_ephemerally_and_costs_nothing(db, tmp_path, monkeypatch):
+    async with open_harness(
+        tmp_path, monkeypatch, demo_latency=30, max_concurrent_jobs=1, user_max_queued=2
+    ) as h:
+        first = await h.video("clip 1", duration=2, resolution="360p")
+        await first.wait_original(lambda m: "Generating video" in embeds_text(m.embeds))
+        handles = [await h.video(f"clip {i}", duration=2, resolution="360p") for i in (2, 3)]
+        await handles[1].wait_original(lambda m: "position 2 of 2" in embeds_text(m.embeds))
+        usage_before = await DailyUsage.get(user_id=user_id(h, "alice"))
+        refused = await h.fake.send_slash_command(
+            "video", {"prompt": "one too many", "duration": 2}, user=h.fake.user("alice")
+        )
+        cb = await refused.wait_callback()
+        assert cb.type == 4 and cb.data["flags"] & FLAG_EPHEMERAL, refused.attempts
+        assert "you already have 2 videos waiting (at most 2)" in embeds_text(cb.data["embeds"])
+        assert await Generation.filter(prompt="one too many").count() == 0
+        usage = await DailyUsage.get(user_id=user_id(h, "alice"))
+        assert (usage.videos, usage.seconds) == (usage_before.videos, usage_before.seconds) == (3, 6)
+        bob = await h.video("bob is not affected", user="bob", duration=2, resolution="360p")
+        await bob.wait_original(lambda m: "position 1 of 3" in embeds_text(m.embeds))  # bob's turn first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from collections import deque
@@ -369,3 +370,22 @@ async def test_a_resumed_job_counts_the_time_before_the_restart(db, generator, c
     result = await generator.run_job(gen.id)
     timings = (await Generation.get(id=gen.id)).stage_timings
     assert result.duration >= 100 and timings["processing"] >= 100
+
+
+async def test_concurrent_requests_cannot_squeeze_past_the_waiting_cap(db, generator):
+    generator.quotas.daily_videos = 0
+    generator.quotas.daily_seconds = 0
+
+    async def request(i: int) -> Generation | GenerationError:
+        try:
+            return await generator.create_job(
+                GenerationParams(prompt=f"p{i}", duration=4), ALICE, max_waiting=3
+            )
+        except GenerationError as exc:
+            return exc
+
+    outcomes = await asyncio.gather(*(request(i) for i in range(8)))
+    refused = [o for o in outcomes if isinstance(o, GenerationError)]
+    assert len(refused) == 5 and await Generation.filter(user_id=ALICE.user_id).count() == 3
+    assert all("you already have 3 videos waiting (at most 3)" in r.detail for r in refused)
+    assert (await DailyUsage.get(user_id=ALICE.user_id)).videos == 3, "refused requests reserved nothing"
