@@ -478,14 +478,15 @@ async def fresh_database(url: str | None, workdir: Path) -> tuple[str, str | Non
     if url and is_postgres(url):
         import asyncpg
 
-        base = url.rpartition("/")[0]
+        address, _, query = url.partition("?")  # keep options such as ?maxsize=20 (the pool size)
+        base = address.rpartition("/")[0]
         name = f"vb_bench_{uuid.uuid4().hex[:12]}"
         admin = await asyncpg.connect(base.replace("asyncpg://", "postgres://") + "/postgres")
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
             await admin.close()
-        return f"{base}/{name}", name
+        return f"{base}/{name}" + (f"?{query}" if query else ""), name
     if url:
         return url, None
     return f"sqlite://{workdir / 'bench.sqlite3'}", None
@@ -494,7 +495,7 @@ async def fresh_database(url: str | None, workdir: Path) -> tuple[str, str | Non
 async def drop_database(url: str, name: str) -> None:
     import asyncpg
 
-    base = url.rpartition("/")[0]
+    base = url.partition("?")[0].rpartition("/")[0]
     admin = await asyncpg.connect(base.replace("asyncpg://", "postgres://") + "/postgres")
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

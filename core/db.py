@@ -17,10 +17,21 @@ MODEL_MODULES = ["models"]
 MIGRATIONS_MODULE = "models.migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 MIGRATION_LOCK_KEY = 7_310_451_926  # any constant shared by every process of this bot
+PG_POOL_MAXSIZE = 10  # connections per process (PostgreSQL allows 100 by default: 9 processes fit)
+POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
 
 
 def prepare_url(db_url: str) -> str:
-    """Add SQLite's busy_timeout (so short lock waits don't fail) and create the file's folder."""
+    """Fill in defaults the URL leaves out.
+
+    SQLite: a busy_timeout (so short lock waits don't fail), and the file's folder is created.
+    PostgreSQL: a pool of PG_POOL_MAXSIZE connections instead of Tortoise's 5, which queues the queries
+    of a few hundred running jobs (the benchmark's result delivery slowed from 0.02 s to 0.7 s).
+    """
+    if db_url.startswith(POSTGRES_SCHEMES):
+        if "maxsize=" in db_url:
+            return db_url
+        return db_url + ("&" if "?" in db_url else "?") + f"maxsize={PG_POOL_MAXSIZE}"
     if not db_url.startswith("sqlite://"):
         return db_url
     path = db_url.removeprefix("sqlite://").split("?", 1)[0]
@@ -63,7 +74,7 @@ async def _migration_lock(db_url: str) -> AsyncIterator[None]:
 
     SQLite needs none: it serializes writers itself, and it is for one process anyway.
     """
-    if not db_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    if not db_url.startswith(POSTGRES_SCHEMES):
         yield
         return
     import asyncpg
