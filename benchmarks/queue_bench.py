@@ -561,7 +561,7 @@ async def _run_once(args: argparse.Namespace, n: int, users: int, sends: dict[in
                     "DATABASE_URL": db_url,
                     "OUTPUT_DIR": str(workdir / "videos"),
                     "DEFAULT_MODEL": "bench",
-                    "MAX_CONCURRENT_JOBS": str(n),
+                    "MAX_CONCURRENT_JOBS": str(args.slots or n),
                     "USER_MAX_RUNNING": str(n),
                     "USER_MAX_QUEUED": str(n),
                     "QUOTA_DAILY_VIDEOS": "0",
@@ -766,9 +766,12 @@ def collect(
         if handles[job.index] is not None and handles[job.index].dispatched_at is not None
     ]
     steady = [
-        lag for lag, running in zip(samples.lag, samples.lag_running, strict=True) if running >= 0.95 * n
+        lag
+        for lag, running in zip(samples.lag, samples.lag_running, strict=True)
+        if running >= 0.95 * min(n, args.slots or n)
     ]
     window = fake.requests[requests_before:]
+    per_second = Counter(int(rec.at) for rec in window)
     by_route = Counter((r.template or f"{r.method} {r.path}") for r in window)
     statuses = Counter(r.status for r in fake.requests)
     jobs = max(1, len(accepted))
@@ -812,6 +815,12 @@ def collect(
         "rss_before_mb": _round(rss_before, 1),
         "rss_peak_mb": _round(peak_rss, 1),
         "discord_requests": len(window),
+        "slots": args.slots or n,
+        "discord_req_per_s_mean": round(len(window) / wall_s, 1) if wall_s else None,
+        "discord_req_per_s_peak": max(per_second.values(), default=0),
+        "discord_req_per_s": [
+            per_second.get(t, 0) for t in range(min(per_second, default=0), max(per_second, default=-1) + 1)
+        ],
         "discord_requests_per_job": round(len(window) / jobs, 2),
         "discord_routes": dict(by_route.most_common()),
         "http_statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -889,6 +898,8 @@ def child_command(args: argparse.Namespace, n: int) -> list[str]:
     ]
     if args.users:
         cmd += ["--users", str(args.users)]
+    if args.slots:
+        cmd += ["--slots", str(args.slots)]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
     if args.keep:
@@ -942,8 +953,8 @@ DETAIL_HEADER = (
     "| N | DB | accepted / delivered / ok | accept rate (/s) | ack p50 / p99 (ms) | queue wait p50 / max (s)"
     " | wall (s) | CPU ms/job | load 1m | lag max (ms) | lag p99 with >=95% of N running (ms, samples) | RSS before (MB) | fake keeps (MB) | edits/job"
     " | msgs over 1 edit/interval: fake all / progress; bot-side all / progress | min edit gap (s)"
-    " | notify lag from SUCCEEDED poll p50 / p99 (s) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    " | notify lag from SUCCEEDED poll p50 / p99 (s) | slots | Discord req/s mean / peak |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -960,25 +971,28 @@ def detail_row(r: dict[str, Any]) -> str:
         f" | {r['messages_over_edit_limit']} / {r['messages_over_edit_limit_progress_only']};"
         f" {r['bot_side_messages_over_edit_limit']} / {r['bot_side_messages_over_edit_limit_progress_only']}"
         f" | {_fmt(r['min_edit_gap_s'], 3)}"
-        f" | {_fmt(r['notify_lag_from_report_p50_s'], 2)} / {_fmt(r['notify_lag_from_report_p99_s'], 2)} |"
+        f" | {_fmt(r['notify_lag_from_report_p50_s'], 2)} / {_fmt(r['notify_lag_from_report_p99_s'], 2)}"
+        f" | {r['slots']} | {_fmt(r['discord_req_per_s_mean'])} / {r['discord_req_per_s_peak']} |"
     )
 
 
 def target_checks(r: dict[str, Any]) -> list[tuple[str, bool]]:
     notify_target = r["poll_interval_s"] / 2 + 1
     p50 = r["notify_lag_p50_s"]
+    want = min(r["jobs"], r["slots"])
     return [
         (
-            f"all {r['jobs']} jobs in flight at once (peak {r['peak_running']}"
+            (f"all {want} jobs" if want == r["jobs"] else f"all {want} slots")
+            + f" in flight at once (peak {r['peak_running']}"
             + (
                 ""
-                if r["peak_running"] >= r["jobs"]
+                if r["peak_running"] >= want
                 else f"; the first jobs finished before the last started: queue wait up to"
                 f" {_fmt(r['queue_wait_max_s'])} s, accepting took {_fmt(r['submit_s'])} s"
                 f" against a {_fmt(r['latency_s'], 0)} s job (see README: --latency)"
             )
             + ")",
-            r["peak_running"] >= r["jobs"],
+            r["peak_running"] >= want,
         ),
         (
             f"peak RSS {_fmt(r['rss_peak_mb'])} MB <= {TARGET_RSS_MB:.0f} MB",
@@ -1097,6 +1111,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--edit-interval", type=float, default=3.0, help="EDIT_INTERVAL (default 3, as shipped)"
     )
     parser.add_argument("--users", type=int, default=0, help="distinct users (default: one per job)")
+    parser.add_argument(
+        "--slots",
+        type=int,
+        default=0,
+        help="MAX_CONCURRENT_JOBS (default: N, so every job runs at once; fewer makes a line)",
+    )
     parser.add_argument(
         "--submit-concurrency",
         type=int,
