@@ -40,6 +40,7 @@ REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered fo
 SWEEP_EVERY = 30.0
 BRIEF_STAGES_FROM = DOWNLOADING[0]  # Downloading, Complete
 BRIEF_STAGE_GRACE = 1.0  # seconds such a stage must last before its progress edit is sent
+ARRIVAL_MARGIN = 0.1  # edits are spaced 10 % more than EDIT_INTERVAL (see JobDisplay.edit_spacing)
 FORGET_AFTER = 30.0  # seconds after a job left the line before a process not running it stops tracking it
 
 
@@ -65,7 +66,7 @@ class Tracked:
         self.message = message
         self.running_here = False  # a worker of this process runs it (and will deliver it)
         self.waiting_seen_at = display.monotonic()  # last time it was waiting or running here
-        self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(self._send, display.edit_interval)
+        self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(self._send, display.edit_spacing)
         self._held: asyncio.TimerHandle | None = None
 
     def progress(self, percent: int, stage: str) -> None:
@@ -114,6 +115,9 @@ class JobDisplay:
         self.settings = services.settings
         self.queue = queue
         self.edit_interval = services.settings.edit_interval
+        # Edits are spaced a little more than EDIT_INTERVAL so that, even when a busy event loop delays
+        # one request more than the next, they still *arrive* at least EDIT_INTERVAL apart.
+        self.edit_spacing = self.edit_interval * (1 + ARRIVAL_MARGIN)
         self.monotonic = monotonic
         self.refresh = PositionRefresh(monotonic=monotonic)
         self.tracked: dict[int, Tracked] = {}

@@ -21,7 +21,7 @@ class RecordingMessage:
 async def tracked_job(edit_interval: float) -> tuple[Tracked, RecordingMessage]:
     gen = await seed_job(1, status="processing")
     message = RecordingMessage()
-    display = SimpleNamespace(monotonic=time.monotonic, edit_interval=edit_interval)
+    display = SimpleNamespace(monotonic=time.monotonic, edit_spacing=edit_interval)
     return Tracked(display, gen, message), message
 
 
