@@ -296,7 +296,7 @@ class JobDisplay:
                 self.track(gen, message)
         for job_id, (place, total) in due.items():
             tracked = self.tracked.get(job_id)
-            if tracked is not None:
+            if tracked is not None and not tracked.running_here:  # a place read just before it started
                 tracked.updater.push(Progress(0, f"Queued · position {place} of {total}", queued=True))
         await self._forget_left_line(positions)
 

@@ -12,6 +12,7 @@ import time
 
 import av
 
+from core.positions import PositionRefresh
 from core.queue import JobQueue, QueuePolicy
 from models import Generation
 from tests.cogs.conftest import embeds_text, open_harness
@@ -174,3 +175,20 @@ async def test_a_process_without_workers_shows_the_place_then_forgets_a_job_anot
         now[0] += 31
         await display.show_positions()
         assert job not in display.tracked
+
+
+async def test_a_place_in_line_read_just_before_the_job_started_does_not_overwrite_its_progress(
+    db, tmp_path, monkeypatch
+):
+    async with open_harness(tmp_path, monkeypatch, workers=0) as h:
+        handle = await h.video("starts right now", duration=2, resolution="360p")
+        await handle.wait_original(lambda m: "Queued · position 1 of 1" in embeds_text(m.embeds))
+        [job] = await Generation.all().values_list("id", flat=True)
+        display = h.bot.jobs
+        tracked = display.tracked[job]
+        tracked.running_here = True  # as if a worker here had just claimed it...
+        tracked.progress(10, "Request sent")
+        display.refresh = PositionRefresh()  # ...while the display still saw it in line
+        await display.show_positions()
+        msg = await handle.wait_original(lambda m: "Request sent" in embeds_text(m.embeds))
+        assert "Queued" not in embeds_text(msg.embeds)
