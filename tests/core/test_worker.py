@@ -154,11 +154,11 @@ async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(
 
         return JobHooks(None, slow_deliver)
 
-    queue = JobQueue(QueuePolicy(lease_seconds=0.03), "w", on_abandoned=None)
+    queue = JobQueue(QueuePolicy(lease_seconds=0.3), "w", on_abandoned=None)  # a heartbeat every 0.1 s
     w = Worker(generator, queue, slots=1, hooks_for=hooks_for, idle_wait=0.01)
     task = asyncio.create_task(w.run())
     await asyncio.wait_for(delivering.wait(), 10)
-    await asyncio.sleep(0.1)  # about ten heartbeats while the upload is in progress
+    await asyncio.sleep(0.5)  # about five heartbeats while the upload is in progress
     release.set()
     await until(lambda: _no_running(w))
     await w.stop()
