@@ -154,13 +154,19 @@ async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, 
         )
 
 
+async def one_job_in_line(h, prompt: str):
+    """/video on a bot without workers: the job waits, showing its place. (handle, job id)"""
+    handle = await h.video(prompt, duration=2, resolution="360p")
+    await handle.wait_original(lambda m: "Queued · position 1 of 1" in embeds_text(m.embeds))
+    [job] = await Generation.all().values_list("id", flat=True)
+    return handle, job
+
+
 async def test_a_process_without_workers_shows_the_place_then_forgets_a_job_another_process_runs(
     db, tmp_path, monkeypatch
 ):
     async with open_harness(tmp_path, monkeypatch, workers=0) as h:
-        handle = await h.video("run elsewhere", duration=2, resolution="360p")
-        await handle.wait_original(lambda m: "Queued · position 1 of 1" in embeds_text(m.embeds))
-        [job] = await Generation.all().values_list("id", flat=True)
+        _, job = await one_job_in_line(h, "run elsewhere")
         display = h.bot.jobs
         assert job in display.tracked
         now = [time.monotonic()]
@@ -181,9 +187,7 @@ async def test_a_place_in_line_read_just_before_the_job_started_does_not_overwri
     db, tmp_path, monkeypatch
 ):
     async with open_harness(tmp_path, monkeypatch, workers=0) as h:
-        handle = await h.video("starts right now", duration=2, resolution="360p")
-        await handle.wait_original(lambda m: "Queued · position 1 of 1" in embeds_text(m.embeds))
-        [job] = await Generation.all().values_list("id", flat=True)
+        handle, job = await one_job_in_line(h, "starts right now")
         display = h.bot.jobs
         tracked = display.tracked[job]
         tracked.running_here = True  # as if a worker here had just claimed it...
