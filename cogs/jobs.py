@@ -41,6 +41,7 @@ SWEEP_EVERY = 30.0
 BRIEF_STAGES_FROM = DOWNLOADING[0]  # Downloading, Complete
 BRIEF_STAGE_GRACE = 1.0  # seconds such a stage must last before its progress edit is sent
 ARRIVAL_MARGIN = 0.1  # edits are spaced 10 % more than EDIT_INTERVAL (see JobDisplay.edit_spacing)
+OLD_MESSAGE_EDITS_USED_UP = 30046  # "Maximum number of edits to messages older than 1 hour reached"
 FORGET_AFTER = 30.0  # seconds after a job left the line before a process not running it stops tracking it
 
 
@@ -95,6 +96,15 @@ class Tracked:
         try:
             await self.message.edit(embed=embed, view=running_view(self.gen.id))
         except MessageGone as exc:
+            raise StopUpdates from exc
+        except discord.HTTPException as exc:
+            if exc.code != OLD_MESSAGE_EDITS_USED_UP:
+                raise
+            # Discord allows only a few edits of a message older than an hour: keep them for the
+            # result (which falls back to a new message if they are gone) and stop showing progress.
+            log.info(
+                "job %s: Discord refuses more edits of its hour-old message; progress stops", self.gen.id
+            )
             raise StopUpdates from exc
 
 

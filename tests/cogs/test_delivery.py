@@ -216,3 +216,21 @@ async def test_long_job_pings_the_requester_with_a_link(db, tmp_path, monkeypatc
         assert not ping.attachments and not ping.embeds, "a short reply, not a second copy"
         mentions = request.payload["allowed_mentions"]
         assert [int(u) for u in mentions["users"]] == [alice] and mentions["parse"] == []
+
+
+# ---- hour-old messages ------------------------------------------------------------------------------
+
+
+async def test_no_more_progress_edits_once_discord_refuses_edits_of_an_hour_old_message(
+    db, tmp_path, monkeypatch
+):
+    async with open_harness(tmp_path, monkeypatch, demo_latency=2) as h:  # several progress stages
+        h.fake.inject(WEBHOOK_EDITS, Fault.max_edits_old_message(), times=None)
+        handle = await slash_video(h)
+        post = await h.fake.wait_for(lambda: h.fake.requests_to(CHANNEL_POSTS), 15, "the result message")
+
+        refused = [r for r in h.fake.requests_to(WEBHOOK_EDITS) if r.status == 429]
+        assert len(refused) == 2, "one progress edit, then only the final edit was tried"
+        new = h.fake.messages[int(post[0].response["id"])]
+        assert new.embeds[0]["title"] == "✅ Video ready" and new.attachments
+        assert handle.original_id != new.id
