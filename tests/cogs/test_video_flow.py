@@ -11,6 +11,7 @@ import re
 import time
 
 import av
+import pytest_asyncio
 
 from core.positions import PositionRefresh
 from core.queue import JobQueue, QueuePolicy
@@ -68,13 +69,20 @@ async def test_progress_and_the_video_arrive_in_one_message(discord_env):
     assert len(uploads) == 1 and uploads[0] is msg.edits[-1], "the video is the last edit of the same message"
 
 
-async def test_progress_edits_show_a_bar_and_never_go_backwards(discord_env):
-    h = discord_env
+@pytest_asyncio.fixture
+async def staged_env(db, tmp_path, monkeypatch):
+    """Demo jobs take 2 s: long enough for several progress stages at the harness's EDIT_INTERVAL."""
+    async with open_harness(tmp_path, monkeypatch, demo_latency=2) as harness:
+        yield harness
+
+
+async def test_progress_edits_show_a_bar_and_never_go_backwards(staged_env):
+    h = staged_env
     handle = await h.video("a red fox in snow", duration=2, resolution="360p")
     msg = await h.finished(handle)
 
     edits = progress_edits(msg)
-    assert len(edits) >= 2
+    assert len(edits) >= 3
     for write in edits:
         bar, percent = BAR.search(status_line(write.payload)).groups()
         assert bar == "█" * round(20 * int(percent) / 100) + "░" * (20 - round(20 * int(percent) / 100))
@@ -82,10 +90,10 @@ async def test_progress_edits_show_a_bar_and_never_go_backwards(discord_env):
     assert shown == sorted(shown), f"progress went backwards: {shown}"
 
 
-async def test_progress_edits_are_throttled_and_never_repeat(db, tmp_path, monkeypatch):
-    async with open_harness(tmp_path, monkeypatch, demo_latency=2) as h:  # long enough for a few stages
-        handle = await h.video("a red fox in snow", duration=2, resolution="360p")
-        msg = await h.finished(handle)
+async def test_progress_edits_are_throttled_and_never_repeat(staged_env):
+    h = staged_env
+    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await h.finished(handle)
 
     edits = progress_edits(msg)
     assert len(edits) >= 3
