@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -111,11 +110,13 @@ class VideoBot(commands.Bot):
 
 
 def on_stop_signals(callback) -> None:
-    """Run `callback` on SIGINT and SIGTERM (where the platform's event loop supports signal handlers)."""
+    """Run `callback` in the event loop on SIGINT and SIGTERM."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # e.g. Windows' event loop has no signal handlers
+        try:
             loop.add_signal_handler(sig, callback)
+        except NotImplementedError:  # Windows' event loops: a plain handler that hands over to the loop
+            signal.signal(sig, lambda _signum, _frame: loop.call_soon_threadsafe(callback))
 
 
 def worker_identity() -> str:
