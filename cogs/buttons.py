@@ -89,11 +89,10 @@ def running_view(job_id: int) -> discord.ui.View:
     return view
 
 
-def finished_view(job_id: int, *, regenerate: bool = True) -> discord.ui.View:
+def finished_view(job_id: int) -> discord.ui.View:
     """Buttons once the job is over."""
     view = discord.ui.View(timeout=None)
-    if regenerate:
-        view.add_item(RegenerateButton(job_id))
+    view.add_item(RegenerateButton(job_id))
     view.add_item(DeleteButton(job_id))
     return view
 

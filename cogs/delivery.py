@@ -7,13 +7,14 @@ mentions the requester. Only the requester can ever be pinged.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
+
+from core.coordination import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,6 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 class MessageGone(Exception):
     """Neither the token nor the bot can edit the message any more."""
-
-
-def utcnow() -> dt.datetime:
-    """The current UTC time (injected in tests)."""
-    return dt.datetime.now(dt.UTC)
 
 
 class JobMessage:
@@ -122,9 +118,3 @@ class JobMessage:
             everyone=False, roles=False, users=[discord.Object(self.requester_id)]
         )
         await channel.send(f"<@{self.requester_id}> {content}", allowed_mentions=allowed)
-
-    async def delete(self) -> None:
-        """Delete the message (bot token; works for our own messages at any age)."""
-        channel = self.client.get_partial_messageable(self.channel_id)
-        with contextlib.suppress(discord.NotFound):
-            await channel.get_partial_message(self.message_id).delete()

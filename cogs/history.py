@@ -83,7 +83,6 @@ class HistoryCog(commands.Cog, name="History"):
     """The /history command."""
 
     def __init__(self, bot: commands.Bot, services: Services) -> None:
-        self.bot = bot
         self.services = services
 
     @app_commands.command(name="history")

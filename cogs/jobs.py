@@ -20,6 +20,7 @@ import discord
 from cogs.buttons import finished_view, running_view
 from cogs.delivery import JobMessage, MessageGone
 from cogs.embeds import job_embed
+from core.coordination import utcnow
 from core.errors import GenerationError
 from core.generator import GenerationResult, result_of
 from core.positions import PositionRefresh
@@ -30,7 +31,7 @@ from core.quotas import utc_day
 from core.services import Services
 from core.throttle import CoalescingUpdater, StopUpdates
 from core.transcode import fit_to_size, human_size
-from core.worker import JobHooks
+from core.worker import JobHooks, no_hooks
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,6 @@ class Progress:
     percent: int
     stage: str
     queued: bool = False  # still waiting for a slot
-
-
-def utcnow() -> dt.datetime:
-    """Wall-clock UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 class Tracked:
@@ -161,19 +157,20 @@ class JobDisplay:
             self.tracked[gen.id] = Tracked(self, gen, message)
         return self.tracked[gen.id]
 
-    async def untrack(self, generation_id: int) -> None:
-        """Stop progress edits (before the final edit)."""
+    async def untrack(self, generation_id: int) -> float:
+        """Stop progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
         tracked = self.tracked.pop(generation_id, None)
-        if tracked is not None:
-            await tracked.close()
+        return await tracked.close() if tracked is not None else 0.0
 
     async def hooks_for(self, generation_id: int) -> JobHooks:
         """Progress and delivery for a job a worker of this process just claimed."""
-        gen = await self.generator.get_job(generation_id)
-        message = self.message_for(gen)
-        if message is None:
-            return JobHooks(None, self._nothing)
-        tracked = self.track(gen, message)
+        tracked = self.tracked.get(generation_id)  # queued by this process: already known
+        if tracked is None:
+            gen = await self.generator.get_job(generation_id)
+            message = self.message_for(gen)
+            if message is None:
+                return await no_hooks(generation_id)
+            tracked = self.track(gen, message)
         tracked.running_here = True
 
         async def progress(percent: int, stage: str) -> None:
@@ -183,10 +180,6 @@ class JobDisplay:
             await self.deliver(generation_id)
 
         return JobHooks(progress, deliver)
-
-    @staticmethod
-    async def _nothing(result: GenerationResult) -> None:
-        return None
 
     # ---- delivery --------------------------------------------------------------------------------
 
@@ -202,11 +195,9 @@ class JobDisplay:
         try:
             gen = await self.generator.get_job(generation_id)
             message = self.message_for(gen)  # the tracked one, if any: it knows whether the token died
-            tracked = self.tracked.pop(generation_id, None)
-            pace = await tracked.close() if tracked is not None else 0.0  # no more progress edits
-            ready_at = time.monotonic() + pace  # the updater's clock
-            if message is None or not gen.status.is_terminal:
-                return
+            ready_at = time.monotonic() + await self.untrack(generation_id)  # the updater's clock
+            if message is None or not gen.status.is_terminal or gen.delivered_at is not None:
+                return  # nothing to show, not over yet, or already shown (e.g. by the Cancel button)
             result = result_of(gen)
             upload_limit = gen.upload_limit or DEFAULT_UPLOAD_LIMIT
             body, upload = await self._result_body(gen, result, upload_limit)

@@ -25,7 +25,6 @@ class QuotaCog(commands.Cog, name="Quota"):
     """The /quota command."""
 
     def __init__(self, bot: commands.Bot, services: Services) -> None:
-        self.bot = bot
         self.services = services
 
     @app_commands.command(name="quota")

@@ -43,7 +43,6 @@ class VideoCog(commands.Cog, name="Video"):
         display: JobDisplay,
         worker: Worker | None,
     ) -> None:
-        self.bot = bot
         self.services = services
         self.settings = services.settings
         self.generator = services.generator
@@ -200,7 +199,8 @@ class VideoCog(commands.Cog, name="Video"):
             token=interaction.token,
             upload_limit=limit,
         )
-        gen = await self.generator.get_job(gen.id)
+        gen.channel_id, gen.message_id, gen.upload_limit = channel_id, message_id, limit  # as just stored
+        gen.interaction_id, gen.interaction_token = interaction.id, interaction.token
         message = self.display.message_for(gen)
         assert message is not None, "the job has its message ids now"
         self.display.track(gen, message).updater.push(Progress(0, "Queued", queued=True))

@@ -13,19 +13,12 @@ from core.cleanup import sweep_outputs
 from core.db import close_db, describe_url, init_db
 from core.doctor import run_doctor
 from core.generator import GenerationResult, Requester
-from core.progress import ProgressCallback
+from core.progress import ProgressCallback, progress_bar
 from core.services import build_services
 from core.settings import Settings, SettingsError, load_settings
 from core.validation import GenerationParams
 
 LOCAL_USER_ID = 0  # jobs started from the terminal are recorded under this user
-BAR_WIDTH = 20
-
-
-def progress_bar(percent: int, width: int = BAR_WIDTH) -> str:
-    """`[████░░░░]`-style bar for `percent`."""
-    filled = round(width * max(0, min(percent, 100)) / 100)
-    return "[" + "█" * filled + "░" * (width - filled) + "]"
 
 
 def terminal_progress(stream: TextIO) -> ProgressCallback:

@@ -22,7 +22,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from core.catalog import Catalog, ModelSpec
-from core.coordination import RateLimiter
+from core.coordination import RateLimiter, utcnow
 from core.errors import REFUNDED_CATEGORIES, USER_MESSAGES, ErrorCategory, GenerationError
 from core.media import output_filename, safe_output_path
 from core.progress import (
@@ -42,6 +42,7 @@ from core.quotas import QuotaService, utc_day
 from core.retry import backoff_delay
 from core.validation import GenerationParams, resolve_model, validate
 from models import Generation, GenerationStatus
+from models.generation import ACTIVE_STATUSES, TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ FETCH_ATTEMPTS = 4
 MIN_POLL_TIMEOUT = 600.0  # seconds; providers.md: give up after about 10 minutes
 POLL_TIMEOUT_FACTOR = 5.0  # ... or five times the model's expected latency, if longer
 LATENCY_SAMPLE_SIZE = 20
-ACTIVE = (GenerationStatus.PENDING, GenerationStatus.QUEUED, GenerationStatus.PROCESSING)
+ACTIVE = tuple(ACTIVE_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class GenerationResult:
     @property
     def finished(self) -> bool:
         """True when the job reached a terminal state (False e.g. when another worker owns it now)."""
-        return self.job_status in ("completed", "failed", "cancelled") or (
+        return self.job_status in {status.value for status in TERMINAL_STATUSES} or (
             self.job_status is None and self.generation_id is None
         )
 
@@ -110,7 +111,7 @@ class Generator:
         output_dir: Path,
         default_model: str,
         max_video_bytes: int = 200 * 1024 * 1024,
-        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        now: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -350,7 +351,7 @@ class Generator:
         """Finished jobs with a Discord message whose result was never shown (oldest first)."""
         return await (
             Generation.filter(
-                status__in=[GenerationStatus.COMPLETED, GenerationStatus.FAILED, GenerationStatus.CANCELLED],
+                status__in=list(TERMINAL_STATUSES),
                 delivered_at__isnull=True,
                 message_id__isnull=False,
                 deleted=False,
@@ -521,7 +522,7 @@ class Generator:
                     ErrorCategory.TIMEOUT, f"no video after {self._monotonic() - started:.0f}s of waiting"
                 )
             await self._sleep(wait)
-            if await Generation.filter(id=gen.id, status=GenerationStatus.CANCELLED).exists():
+            if not await _mine(gen).exists():  # cancelled, or our lease was lost: stop polling for it
                 raise GenerationError(ErrorCategory.CANCELLED, "cancelled while waiting for the provider")
 
     async def _report_wait(

@@ -26,6 +26,7 @@ PROCESSING_BANDS = (  # (upper bound, stage name)
     (80, "Finalizing"),
 )
 LEARN_MIN_SAMPLES = 5
+BAR_WIDTH = 20
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,12 @@ def format_elapsed(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress_line(percent: int, stage: str, elapsed: float, width: int = 20) -> str:
+def progress_bar(percent: int, width: int = BAR_WIDTH) -> str:
+    """`[████░░░░]`-style bar for `percent`."""
+    filled = round(width * max(0, min(percent, 100)) / 100)
+    return "[" + "█" * filled + "░" * (width - filled) + "]"
+
+
+def progress_line(percent: int, stage: str, elapsed: float) -> str:
     """`[██████░░░░░░░░░░░░░░] 30% · Generating frames · 0:42`."""
-    percent = max(0, min(percent, 100))
-    filled = round(width * percent / 100)
-    bar = "█" * filled + "░" * (width - filled)
-    return f"[{bar}] {percent}% · {stage} · {format_elapsed(elapsed)}"
+    return f"{progress_bar(percent)} {max(0, min(percent, 100))}% · {stage} · {format_elapsed(elapsed)}"

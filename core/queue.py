@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.expressions import F
 from tortoise.functions import Count
@@ -118,41 +119,36 @@ class JobQueue:
                 return []
             cap = self.policy.user_max_running
             busy = [u for u, n in running.items() if n >= cap]
-            rows = (
-                await Generation.filter(status=GenerationStatus.QUEUED)
+            line = await _in_order(
+                Generation.filter(status=GenerationStatus.QUEUED)
                 .exclude(user_id__in=busy)
-                .order_by("created_at", "id")
                 .limit(CANDIDATE_LIMIT)
-                .values("id", "user_id", "created_at")
-            )
-            if not rows:
-                return []
-            queued = [QueuedJob(r["id"], r["user_id"], r["created_at"]) for r in rows]
-            last = dict(
-                await User.filter(id__in={j.user_id for j in queued}).values_list("id", "last_started_at")
             )
             picked: list[QueuedJob] = []
-            for job in round_robin(queued, last):
+            for job in line:
                 if running[job.user_id] < cap:
                     picked.append(job)
                     running[job.user_id] += 1
                     if len(picked) == free:
                         break
+            if not picked:
+                return []
             ids = [job.id for job in picked]
-            await Generation.filter(id__in=ids, status=GenerationStatus.QUEUED).update(
+            updated = await Generation.filter(id__in=ids, status=GenerationStatus.QUEUED).update(
                 status=GenerationStatus.PROCESSING,
                 lease_owner=self.owner,
                 lease_expires_at=self._lease_until(),
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
-            # A job cancelled between the read and the UPDATE was skipped by it; keep only what we hold.
-            ours = set(
-                await Generation.filter(
-                    id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
-                ).values_list("id", flat=True)
-            )
-            taken = [job for job in picked if job.id in ours]
+            taken = picked
+            if updated < len(ids):  # a job cancelled between the read and the UPDATE: keep what we hold
+                ours = set(
+                    await Generation.filter(
+                        id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
+                    ).values_list("id", flat=True)
+                )
+                taken = [job for job in picked if job.id in ours]
             if taken:
                 await User.filter(id__in={job.user_id for job in taken}).update(last_started_at=now)
             for job in taken:
@@ -216,14 +212,15 @@ class JobQueue:
 
     async def positions(self) -> dict[int, tuple[int, int]]:
         """Every queued job's predicted place in line: id -> (place, line length)."""
-        rows = (
-            await Generation.filter(status=GenerationStatus.QUEUED)
-            .order_by("created_at", "id")
-            .values("id", "user_id", "created_at")
-        )
-        queued = [QueuedJob(r["id"], r["user_id"], r["created_at"]) for r in rows]
-        last = dict(
-            await User.filter(id__in={j.user_id for j in queued}).values_list("id", "last_started_at")
-        )
-        order = round_robin(queued, last)
+        order = await _in_order(Generation.filter(status=GenerationStatus.QUEUED))
         return {job.id: (place, len(order)) for place, job in enumerate(order, start=1)}
+
+
+async def _in_order(waiting: Any) -> list[QueuedJob]:
+    """These waiting jobs (a Generation query) in the order they will start (see round_robin)."""
+    rows = await waiting.order_by("created_at", "id").values("id", "user_id", "created_at")
+    queued = [QueuedJob(r["id"], r["user_id"], r["created_at"]) for r in rows]
+    if not queued:
+        return []
+    last = dict(await User.filter(id__in={j.user_id for j in queued}).values_list("id", "last_started_at"))
+    return round_robin(queued, last)

@@ -43,7 +43,6 @@ class CoalescingUpdater(Generic[T]):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.stopped = False
-        self.sent_count = 0
 
     def push(self, state: T) -> None:
         """Offer a new state; it replaces any state not yet sent."""
@@ -69,7 +68,6 @@ class CoalescingUpdater(Generic[T]):
             try:
                 await self._send(state)
                 self._sent = state
-                self.sent_count += 1
             except StopUpdates:
                 self.stopped = True
                 return

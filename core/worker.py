@@ -29,7 +29,9 @@ class JobHooks:
     deliver: Callable[[GenerationResult], Awaitable[None]]
 
 
-async def _no_hooks(_job_id: int) -> JobHooks:
+async def no_hooks(_job_id: int) -> JobHooks:
+    """Hooks for a job nobody watches: progress is not shown, the result is only recorded."""
+
     async def ignore(_result: GenerationResult) -> None:
         return None
 
@@ -45,7 +47,7 @@ class Worker:
         queue: JobQueue,
         *,
         slots: int,
-        hooks_for: Callable[[int], Awaitable[JobHooks]] = _no_hooks,
+        hooks_for: Callable[[int], Awaitable[JobHooks]] = no_hooks,
         idle_wait: float = 2.0,
         sweep_every: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -134,6 +136,8 @@ class Worker:
                 requeued, _ = await self.queue.sweep()
                 if requeued:
                     self.wake()
+                if self.generator.rate_limiter is not None:
+                    await self.generator.rate_limiter.prune()  # past minutes' request counts
             except Exception:  # a sweep failing now is retried next time
                 log.exception("queue sweep failed")
             await self._sleep(self.sweep_every)
