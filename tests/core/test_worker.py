@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import deque
 
 import pytest
 
 from core.catalog import load_catalog
+from core.coordination import RateLimiter
 from core.generator import Generator, Requester
 from core.queue import JobQueue, QueuePolicy
 from core.quotas import QuotaService
 from core.validation import GenerationParams
 from core.worker import JobHooks, Worker
-from models import Generation, GenerationStatus
+from models import Generation, GenerationStatus, RateWindow
 from tests.fakes.scripted_provider import ScriptedProvider, running, succeeded
 
 
@@ -181,3 +183,37 @@ async def test_a_worker_fills_all_its_free_slots_in_one_pass(db, generator, prov
     assert await w.fill_slots() == 4
     assert sorted(w.running) == ids[:4]
     await w.stop()
+
+
+async def test_a_worker_that_lost_its_lease_stops_polling_and_leaves_the_job_alone(db, generator, provider):
+    provider.polls = deque([running()])  # the provider keeps working on it
+    [job] = await queued_jobs(generator, 1)
+    assert await JobQueue(QueuePolicy(), "old", on_abandoned=None).claim() == job
+
+    async def taken_over():
+        await Generation.filter(id=job).update(lease_owner="new")  # e.g. after a long pause of "old"
+
+    provider.on_poll = taken_over
+    result = await asyncio.wait_for(generator.run_job(job, owner="old"), 10)
+    assert not result.finished and len(provider.polled) == 1 and provider.cancelled == []
+    gen = await Generation.get(id=job)
+    assert (gen.status, gen.lease_owner) == (GenerationStatus.PROCESSING, "new")
+
+
+async def test_the_periodic_sweep_drops_old_provider_rate_windows(db, generator):
+    generator.rate_limiter = RateLimiter({"demo": 5})
+    minute = int(dt.datetime.now(dt.UTC).timestamp() // 60)
+    await RateWindow.bulk_create(
+        [RateWindow(provider="demo", minute=m, count=5) for m in (minute - 60, minute)]
+    )
+    swept = asyncio.Event()
+
+    async def sleep(_seconds):
+        swept.set()
+        await asyncio.Event().wait()
+
+    w = Worker(generator, JobQueue(QueuePolicy(), "w", on_abandoned=None), slots=1, sleep=sleep)
+    task = asyncio.create_task(w._sweeper())
+    await asyncio.wait_for(swept.wait(), 10)
+    task.cancel()
+    assert await RateWindow.all().values_list("minute", flat=True) == [minute]
