@@ -144,7 +144,7 @@ async def test_attached_mp4_plays_with_the_requested_length_and_size(discord_env
 
 
 async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, monkeypatch):
-    async with open_harness(tmp_path, monkeypatch, max_concurrent_jobs=1) as h:
+    async with open_harness(tmp_path, monkeypatch, max_concurrent_jobs=1, demo_latency=2) as h:  # 2nd waits
         first = await h.video("first in line", user="alice", duration=2, resolution="360p")
         second = await h.video("second in line", user="bob", duration=2, resolution="360p")
         first_msg = await h.finished(first)
