@@ -42,7 +42,7 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 
 migrations: $(VENV)/.dev         ## write a migration after changing models/
-	$(VENV)/bin/tortoise -c core.db.TORTOISE_ORM makemigrations
+	$(VENV)/bin/tortoise -c core.platform.db.TORTOISE_ORM makemigrations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,21 +16,21 @@ import discord
 import yarl
 from discord.ext import commands
 
+from app.cli import main as cli_main
 from cogs.admin import AdminCog
-from cogs.buttons import JOB_BUTTONS
-from cogs.errors import on_app_command_error
 from cogs.history import HistoryCog, HistoryPageButton
-from cogs.jobs import JobDisplay
 from cogs.quota import QuotaCog
+from cogs.ui.buttons import JOB_BUTTONS
+from cogs.ui.display import JobDisplay
+from cogs.ui.errors import on_app_command_error
 from cogs.video import VideoCog
-from core.admin import get_state, set_state
 from core.catalog import CatalogError
-from core.cleanup import retention_loop
-from core.cli import main as cli_main
-from core.db import close_db, init_db
+from core.jobs.worker import Worker
+from core.media.retention import retention_loop
+from core.platform.db import close_db, init_db
+from core.platform.settings import LOG_LEVELS, Settings, SettingsError, load_settings
+from core.platform.state import get_state, set_state
 from core.services import Services, build_services
-from core.settings import LOG_LEVELS, Settings, SettingsError, load_settings
-from core.worker import Worker
 
 log = logging.getLogger("bot")
 

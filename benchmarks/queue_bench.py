@@ -405,7 +405,7 @@ def recording_edit_sends():
     the shared event loop that the fake's own timestamps carry."""
     from discord.webhook.async_ import AsyncWebhookAdapter
 
-    from core.throttle import CoalescingUpdater
+    from core.platform.throttle import CoalescingUpdater
 
     sends: dict[int, list[float]] = {}
     throttled: set[int] = set()  # ids whose throttle is sending right now
@@ -534,9 +534,9 @@ async def run_once(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _run_once(args: argparse.Namespace, n: int, users: int, sends: dict[int, list[float]]) -> dict:
     from bot import VideoBot, point_at_discord
-    from core.db import close_db, init_db
+    from core.platform.db import close_db, init_db
+    from core.platform.settings import load_settings
     from core.services import build_services
-    from core.settings import load_settings
     from tests.fakes.sample_video import sample_mp4
 
     workdir = Path(tempfile.mkdtemp(prefix="vb_bench_"))

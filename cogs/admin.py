@@ -9,12 +9,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.embeds import notice_embed, safe_text
-from cogs.permissions import is_admin
-from core.history import active_jobs
+from cogs.ui.embeds import notice_embed, safe_text
+from cogs.ui.permissions import is_admin
+from core.accounts.history import active_jobs
+from core.jobs.progress import format_elapsed
+from core.platform.clock import utc_day
 from core.presenter import STATUS_ICONS, quota_left, truncate
-from core.progress import format_elapsed
-from core.quotas import utc_day
 from core.services import Services
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.embeds import notice_embed, safe_text
-from cogs.errors import GuardedItem
-from cogs.permissions import is_admin
-from core.history import HistoryPage, history_page
+from cogs.ui.embeds import notice_embed, safe_text
+from cogs.ui.errors import GuardedItem
+from cogs.ui.permissions import is_admin
+from core.accounts.history import HistoryPage, history_page
 from core.presenter import STATUS_ICONS
 from core.services import Services
 

@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.embeds import safe_text
-from core.history import active_jobs
+from cogs.ui.embeds import safe_text
+from core.accounts.history import active_jobs
+from core.platform.clock import utc_day
 from core.presenter import STATUS_ICONS, truncate
-from core.quotas import utc_day
 from core.services import Services
 
 

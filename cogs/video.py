@@ -11,19 +11,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.buttons import finished_view
-from cogs.embeds import job_embed, notice_embed, safe_text
-from cogs.jobs import DEFAULT_UPLOAD_LIMIT, JobDisplay, Progress
-from cogs.permissions import is_admin
-from core.admin import BotPaused, ensure_accepting, mark_deleted
+from cogs.ui.buttons import finished_view
+from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay, Progress
+from cogs.ui.embeds import job_embed, notice_embed, safe_text
+from cogs.ui.permissions import is_admin
+from core.accounts.admin import BotPaused, ensure_accepting, mark_deleted
 from core.errors import ErrorCategory, GenerationError
-from core.generator import Requester
+from core.jobs.generator import Requester
+from core.jobs.queue import JobQueue
+from core.jobs.worker import Worker
+from core.media.files import human_size
 from core.presenter import failure_text
-from core.queue import JobQueue
 from core.services import Services
-from core.transcode import human_size
 from core.validation import MAX_IMAGE_BYTES, GenerationParams
-from core.worker import Worker
 from models import Generation
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from core.accounts.quotas import QuotaStatus
 from core.errors import USER_MESSAGES, ErrorCategory
-from core.progress import format_elapsed
-from core.quotas import QuotaStatus
+from core.jobs.progress import format_elapsed
 from models import GenerationStatus
 
 STATUS_ICONS = {

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.admin import AdminService
+from core.accounts.admin import AdminService
+from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, load_catalog
-from core.coordination import RateLimiter, utcnow
-from core.generator import Generator
+from core.jobs.generator import Generator
+from core.jobs.queue import JobQueue, QueuePolicy
+from core.platform.clock import utcnow
+from core.platform.coordination import RateLimiter
+from core.platform.settings import Settings, SettingsError
 from core.providers.base import Provider
-from core.queue import JobQueue, QueuePolicy
-from core.quotas import QuotaService
-from core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from tortoise.contrib.test import tortoise_test_context
 
-from core.db import MODEL_MODULES
+from core.platform.db import MODEL_MODULES
 
 # Every fake listens on loopback: keep any configured proxy away from it.
 for _key in ("NO_PROXY", "no_proxy"):
@@ -126,7 +126,7 @@ def catalog_with(path: Path, model: str, **fields: Any) -> Path:
 
 def bot_environment(**settings: str) -> dict[str, str]:
     """This process's environment without any bot setting or provider key, plus `settings`."""
-    from core.settings import Settings
+    from core.platform.settings import Settings
 
     keys = {f.name.upper() for f in dataclasses.fields(Settings)}
     env = {

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from core.quotas import to_micro
+from core.accounts.quotas import to_micro
 from tests.conftest import (
     BotProcess,
     bot_environment,

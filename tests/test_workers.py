@@ -218,10 +218,10 @@ async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(clust
 
 
 async def test_two_workers_share_one_provider_request_budget(cluster):
-    from core.db import close_db, init_db
-    from core.generator import Requester
+    from core.jobs.generator import Requester
+    from core.platform.db import close_db, init_db
+    from core.platform.settings import load_settings
     from core.services import build_services
-    from core.settings import load_settings
     from core.validation import GenerationParams
 
     gemini, url, budget = cluster.gemini, cluster.url, 20

@@ -16,13 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ErrorCategory, GenerationError, invalid
-from core.media import (
-    check_renderer,
-    looks_like_mp4,
-    probe_video,
-    render_demo_video,
-    validate_render_args,
-)
+from core.media.demo_render import check_renderer, render_demo_video, validate_render_args
+from core.media.probe import looks_like_mp4, probe_video
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)

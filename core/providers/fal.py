@@ -23,7 +23,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from core.errors import ErrorCategory, GenerationError
-from core.media import looks_like_mp4
+from core.media.probe import looks_like_mp4
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)

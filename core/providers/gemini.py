@@ -25,7 +25,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from core.errors import ErrorCategory, GenerationError
-from core.media import looks_like_mp4
+from core.media.probe import looks_like_mp4
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)

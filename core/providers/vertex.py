@@ -22,7 +22,7 @@ from google import genai
 from google.genai import errors, types
 
 from core.errors import ErrorCategory, GenerationError
-from core.media import looks_like_mp4
+from core.media.probe import looks_like_mp4
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest_asyncio
 
 from bot import VideoBot
+from core.platform.settings import load_settings
 from core.services import Services, build_services
-from core.settings import load_settings
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 
 ADMIN_ID = 900_000_000_000_000_001

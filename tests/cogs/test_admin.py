@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.admin import is_paused
-from core.quotas import utc_day
+from core.accounts.admin import is_paused
+from core.platform.clock import utc_day
 from models import DailySpend, DailyUsage, Generation, GenerationStatus, User
 from tests.cogs.conftest import ADMIN_ID, MANAGE_GUILD, embeds_text, member_permissions, seed_job
 from tests.fakes.discord_api import FLAG_EPHEMERAL, FakeInteraction

@@ -132,7 +132,7 @@ async def test_an_unexpected_error_gets_an_ephemeral_reply_with_an_error_id(
     monkeypatch.setattr(cogs.history, "history_page", database_down)
     monkeypatch.setattr(h.services.quotas, "status", database_down)
     monkeypatch.setattr(h.services.admin, "stats", database_down)
-    caplog.set_level(logging.ERROR, logger="cogs.errors")
+    caplog.set_level(logging.ERROR, logger="cogs.ui.errors")
 
     handle = await h.fake.send_slash_command(command, options, user=h.fake.user(user))
     cb = await handle.wait_callback()

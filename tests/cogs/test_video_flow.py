@@ -13,8 +13,8 @@ import time
 import av
 import pytest_asyncio
 
-from core.positions import PositionRefresh
-from core.queue import JobQueue, QueuePolicy
+from core.jobs.positions import PositionRefresh
+from core.jobs.queue import JobQueue, QueuePolicy
 from models import Generation
 from tests.cogs.conftest import embeds_text, open_harness
 from tests.fakes.discord_api import FakeMessage, Write

@@ -6,7 +6,7 @@ from tortoise import Tortoise
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from core.db import close_db, init_db, tortoise_config
+from core.platform.db import close_db, init_db, tortoise_config
 from models import Generation, GenerationStatus, User
 from tests.conftest import create_database, drop_database, fresh_database_url
 

@@ -15,7 +15,8 @@ import pytest
 
 from core.catalog import load_catalog
 from core.errors import ErrorCategory, GenerationError
-from core.media import probe_video, render_demo_video
+from core.media.demo_render import render_demo_video
+from core.media.probe import probe_video
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 from core.providers.demo import DemoProvider
 
@@ -425,7 +426,7 @@ async def test_list_models_names_the_demo_renderer(provider: DemoProvider) -> No
 async def test_list_models_reports_a_missing_encoder(
     provider: DemoProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.media.av.codecs_available", frozenset({"h264"}))
+    monkeypatch.setattr("core.media.demo_render.av.codecs_available", frozenset({"h264"}))
     with pytest.raises(GenerationError) as err:
         await provider.list_models()
     assert err.value.category is ErrorCategory.PROVIDER_UNAVAILABLE

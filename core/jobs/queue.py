@@ -1,0 +1,227 @@
+"""The database is the queue: jobs are leased, never popped.
+
+A claim is a compare-and-set (`queued -> processing` with a lease owner and expiry) made while holding a
+short database lock, so the global limit (MAX_CONCURRENT_JOBS), the per-user running limit and the
+round-robin order hold across every process sharing the database. Workers extend their leases; a sweep
+returns jobs whose lease expired (their worker died), and fails them once they have used up their
+attempts. A clean shutdown hands running jobs back at once, keeping their provider job ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.functions import Count
+
+from core.errors import ErrorCategory, GenerationError
+from core.platform.clock import utcnow
+from core.platform.coordination import DbLock
+from models import Generation, GenerationStatus, User
+
+log = logging.getLogger(__name__)
+
+CLAIM_LOCK = "queue:claim"
+CANDIDATE_LIMIT = 1000  # queued jobs examined per claim
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """Limits and timings of the shared queue."""
+
+    max_concurrent: int = 4
+    user_max_running: int = 1
+    user_max_queued: int = 3
+    lease_seconds: float = 60.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """What the scheduler needs to know about a waiting job."""
+
+    id: int
+    user_id: int
+    created_at: dt.datetime
+
+
+def round_robin(queued: Iterable[QueuedJob], last_started: dict[int, dt.datetime | None]) -> list[QueuedJob]:
+    """The order jobs will start in: users take turns, least recently served first; each user's jobs FIFO."""
+    per_user: dict[int, list[QueuedJob]] = {}
+    for job in sorted(queued, key=lambda j: (j.created_at, j.id)):
+        per_user.setdefault(job.user_id, []).append(job)
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    users = sorted(per_user, key=lambda u: (last_started.get(u) or epoch, per_user[u][0].created_at, u))
+    order: list[QueuedJob] = []
+    for turn in range(max((len(jobs) for jobs in per_user.values()), default=0)):
+        order.extend(per_user[u][turn] for u in users if turn < len(per_user[u]))
+    return order
+
+
+class JobQueue:
+    """Claims, leases, sweeps and hand-backs for one worker identity (`owner`)."""
+
+    def __init__(
+        self,
+        policy: QueuePolicy,
+        owner: str,
+        *,
+        on_abandoned: Callable[[int, GenerationError], Awaitable[None]],
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.policy = policy
+        self.owner = owner
+        self._on_abandoned = on_abandoned
+        self._now = now
+        self._lock = DbLock(CLAIM_LOCK, owner, now=now)
+
+    def _lease_until(self) -> dt.datetime:
+        return self._now() + dt.timedelta(seconds=self.policy.lease_seconds)
+
+    async def enqueue(self, generation_id: int) -> None:
+        """A new job joins the line."""
+        await Generation.filter(id=generation_id, status=GenerationStatus.PENDING).update(
+            status=GenerationStatus.QUEUED
+        )
+
+    async def claim(self) -> int | None:
+        """Lease the next job by the round-robin rules, or None (nothing fits, or another process is claiming)."""
+        taken = await self.claim_many(1)
+        return taken[0] if taken else None
+
+    async def claim_many(self, limit: int) -> list[int]:
+        """Lease up to `limit` jobs in round-robin order under one lock hold; their ids, in start order.
+
+        Empty when nothing fits the limits, or when another process is claiming right now. One
+        conditional UPDATE takes the whole batch, so a busy worker filling many slots costs a handful
+        of queries, not a handful per job.
+        """
+        if limit <= 0:
+            return []
+        async with self._lock.held() as got:
+            if not got:
+                return []
+            now = self._now()
+            running = Counter(
+                dict(
+                    await Generation.filter(status=GenerationStatus.PROCESSING, lease_expires_at__gt=now)
+                    .annotate(n=Count("id"))
+                    .group_by("user_id")
+                    .values_list("user_id", "n")
+                )
+            )
+            free = min(limit, self.policy.max_concurrent - sum(running.values()))
+            if free <= 0:
+                return []
+            cap = self.policy.user_max_running
+            busy = [u for u, n in running.items() if n >= cap]
+            line = await _in_order(
+                Generation.filter(status=GenerationStatus.QUEUED)
+                .exclude(user_id__in=busy)
+                .limit(CANDIDATE_LIMIT)
+            )
+            picked: list[QueuedJob] = []
+            for job in line:
+                if running[job.user_id] < cap:
+                    picked.append(job)
+                    running[job.user_id] += 1
+                    if len(picked) == free:
+                        break
+            if not picked:
+                return []
+            ids = [job.id for job in picked]
+            updated = await Generation.filter(id__in=ids, status=GenerationStatus.QUEUED).update(
+                status=GenerationStatus.PROCESSING,
+                lease_owner=self.owner,
+                lease_expires_at=self._lease_until(),
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+            taken = picked
+            if updated < len(ids):  # a job cancelled between the read and the UPDATE: keep what we hold
+                ours = set(
+                    await Generation.filter(
+                        id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
+                    ).values_list("id", flat=True)
+                )
+                taken = [job for job in picked if job.id in ours]
+            if taken:
+                await User.filter(id__in={job.user_id for job in taken}).update(last_started_at=now)
+            for job in taken:
+                log.info("job %s: claimed by %s (user %s)", job.id, self.owner, job.user_id)
+            return [job.id for job in taken]
+
+    async def extend(self, generation_ids: Iterable[int]) -> int:
+        """Push the leases of our running jobs forward; returns how many are still ours."""
+        ids = list(generation_ids)
+        if not ids:
+            return 0
+        return await Generation.filter(
+            id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
+        ).update(lease_expires_at=self._lease_until())
+
+    async def hand_back(self, generation_ids: Iterable[int] | None = None) -> int:
+        """Clean shutdown: return our running jobs to the line at once (provider ids kept, no attempt used)."""
+        query = Generation.filter(status=GenerationStatus.PROCESSING, lease_owner=self.owner)
+        if generation_ids is not None:
+            query = query.filter(id__in=list(generation_ids))
+        count = await query.update(
+            status=GenerationStatus.QUEUED,
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=F("attempts") - 1,
+            updated_at=self._now(),
+        )
+        if count:
+            log.info("%s handed %d running jobs back to the queue", self.owner, count)
+        return count
+
+    async def sweep(self) -> tuple[list[int], list[int]]:
+        """Return jobs whose lease expired to the line, or fail them past the attempt cap. (requeued, failed)."""
+        now = self._now()
+        expired = await Generation.filter(
+            status=GenerationStatus.PROCESSING, lease_expires_at__lt=now
+        ).values_list("id", "attempts")
+        requeued, failed = [], []
+        for job_id, attempts in expired:
+            if attempts >= self.policy.max_attempts:
+                error = GenerationError(
+                    ErrorCategory.PROVIDER_UNAVAILABLE,
+                    f"the job's worker stopped {attempts} times without finishing it; giving up",
+                )
+                await self._on_abandoned(job_id, error)
+                failed.append(job_id)
+                continue
+            back = await Generation.filter(
+                id=job_id, status=GenerationStatus.PROCESSING, lease_expires_at__lt=now
+            ).update(status=GenerationStatus.QUEUED, lease_owner=None, lease_expires_at=None, updated_at=now)
+            if back:
+                requeued.append(job_id)
+        if requeued or failed:
+            log.info(
+                "sweep: %d jobs back in the queue, %d failed after %d attempts",
+                len(requeued),
+                len(failed),
+                self.policy.max_attempts,
+            )
+        return requeued, failed
+
+    async def positions(self) -> dict[int, tuple[int, int]]:
+        """Every queued job's predicted place in line: id -> (place, line length)."""
+        order = await _in_order(Generation.filter(status=GenerationStatus.QUEUED))
+        return {job.id: (place, len(order)) for place, job in enumerate(order, start=1)}
+
+
+async def _in_order(waiting: Any) -> list[QueuedJob]:
+    """These waiting jobs (a Generation query) in the order they will start (see round_robin)."""
+    rows = await waiting.order_by("created_at", "id").values("id", "user_id", "created_at")
+    queued = [QueuedJob(r["id"], r["user_id"], r["created_at"]) for r in rows]
+    if not queued:
+        return []
+    last = dict(await User.filter(id__in={j.user_id for j in queued}).values_list("id", "last_started_at"))
+    return round_robin(queued, last)
