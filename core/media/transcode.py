@@ -16,6 +16,7 @@ import av
 from av.video.frame import PictureType
 
 from core.errors import ErrorCategory, GenerationError
+from core.media.executor import run_media
 from core.media.files import human_size
 from core.media.probe import probe_video
 
@@ -56,7 +57,7 @@ async def fit_to_size(
     """`src` if it is at most `max_bytes`, else an H.264/AAC re-encode at `dest` that is; GenerationError if impossible."""
     stop = threading.Event()
     try:
-        return await asyncio.to_thread(
+        return await run_media(
             _fit, Path(src), Path(dest), max_bytes, audio_kbps, min_video_kbps, max_attempts, stop
         )
     except asyncio.CancelledError:
