@@ -1,0 +1,335 @@
+"""The interaction test API: dispatch slash commands, autocomplete, component clicks and modal submits as
+INTERACTION_CREATE payloads shaped like Discord's (guild, bot DM, private channel; guild or user install)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from tests.fakes.discord.constants import (
+    ALL_PERMISSIONS,
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE,
+    MEMBER_PERMISSIONS,
+    MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
+)
+from tests.fakes.discord.records import FakeGuild, FakeInteraction
+
+
+class DispatchMixin:
+    """FakeDiscord's `send_*` methods; each returns the `FakeInteraction` handle once the frame went out."""
+
+    async def send_slash_command(
+        self,
+        name: str,
+        options: dict[str, Any] | list[dict[str, Any]] | None = None,
+        *,
+        user: dict[str, Any] | None = None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        dm: bool = False,
+        context: int | None = None,
+        user_install: bool = False,
+        resolved: dict[str, Any] | None = None,
+        created_at: dt.datetime | None = None,
+        attachment_size_limit: int | None = None,
+        roles: list[int] | None = None,
+        permissions: int | str | None = None,
+        app_permissions: int | str = ALL_PERMISSIONS,
+        locale: str = "en-US",
+        command_type: int = 1,
+        focused: str | None = None,
+        interaction_type: int = APPLICATION_COMMAND,
+    ) -> FakeInteraction:
+        """Dispatch INTERACTION_CREATE for `/name` ("group sub" or "group subgroup sub" nests the options).
+
+        `options` is either raw option dicts or {name: value}: str/int/float/bool → 3/4/10/5, a user
+        object (has "username") → 6 with `resolved.users` (+ `members` in a guild), an attachment object
+        (from add_cdn_file) → 11 with `resolved.attachments`. `created_at` in the past makes the token old.
+        """
+        user = user or self.default_user
+        parts = name.split()
+        res: dict[str, Any] = {k: dict(v) for k, v in (resolved or {}).items()}
+        in_guild = not dm and context not in (1, 2)
+        leaf = self._build_options(options, res, in_guild, focused)
+        opts = leaf
+        for i, sub in enumerate(reversed(parts[1:])):
+            opts = [{"name": sub, "type": 1 if i == 0 else 2, "options": opts}]
+        data: dict[str, Any] = {
+            "id": str(self._command_id(parts[0], guild_id)),
+            "name": parts[0],
+            "type": command_type,
+        }
+        if opts:
+            data["options"] = opts
+        if res:
+            data["resolved"] = res
+        gid = guild_id if guild_id is not None else self.guild_id
+        if in_guild and self._is_guild_only_command(parts[0], gid):
+            data["guild_id"] = str(gid)
+        return await self._send_interaction(
+            interaction_type,
+            data,
+            user=user,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            dm=dm,
+            context=context,
+            user_install=user_install,
+            created_at=created_at,
+            attachment_size_limit=attachment_size_limit,
+            roles=roles,
+            permissions=permissions,
+            app_permissions=app_permissions,
+            locale=locale,
+        )
+
+    async def send_autocomplete(
+        self,
+        name: str,
+        options: dict[str, Any] | list[dict[str, Any]] | None,
+        *,
+        focused: str,
+        **kwargs: Any,
+    ) -> FakeInteraction:
+        """Dispatch an autocomplete interaction (type 4); `focused` names the option being typed."""
+        return await self.send_slash_command(
+            name, options, focused=focused, interaction_type=AUTOCOMPLETE, **kwargs
+        )
+
+    async def send_component_click(
+        self,
+        message_id: int,
+        custom_id: str,
+        *,
+        user: dict[str, Any] | None = None,
+        component_type: int = 2,
+        values: list[str] | None = None,
+        require_component: bool = True,
+        created_at: dt.datetime | None = None,
+        **kwargs: Any,
+    ) -> FakeInteraction:
+        """Click a component of a stored message; the payload carries the message as the fake returns it."""
+        msg = self.messages[message_id]
+        if msg.deleted:
+            raise LookupError(f"message {message_id} was deleted")
+        if require_component and custom_id not in msg.custom_ids():
+            raise LookupError(f"message {message_id} has no component {custom_id!r} (has {msg.custom_ids()})")
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
+        if values is not None:
+            data["values"] = values
+        dm = msg.guild_id is None
+        return await self._send_interaction(
+            MESSAGE_COMPONENT,
+            data,
+            user=user or self.default_user,
+            guild_id=msg.guild_id,
+            channel_id=msg.channel_id,
+            dm=dm,
+            message=msg.to_json(),
+            created_at=created_at,
+            **kwargs,
+        )
+
+    async def send_modal_submit(
+        self,
+        custom_id: str,
+        values: dict[str, str],
+        *,
+        user: dict[str, Any] | None = None,
+        message_id: int | None = None,
+        **kwargs: Any,
+    ) -> FakeInteraction:
+        """Submit a modal (type 5); `custom_id` must echo the modal the bot sent (callback type 9)."""
+        rows = [
+            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()
+        ]
+        data = {"custom_id": custom_id, "components": rows}
+        extra: dict[str, Any] = {}
+        if message_id is not None:
+            msg = self.messages[message_id]
+            extra = {
+                "message": msg.to_json(),
+                "channel_id": msg.channel_id,
+                "guild_id": msg.guild_id,
+                "dm": msg.guild_id is None,
+            }
+        return await self._send_interaction(
+            MODAL_SUBMIT, data, user=user or self.default_user, **extra, **kwargs
+        )
+
+    def _command_id(self, name: str, guild_id: int | None) -> int:
+        for cmd in self.commands + self.guild_commands.get(guild_id or self.guild_id, []):
+            if cmd["name"] == name:
+                return int(cmd["id"])
+        return self.new_id()
+
+    def _is_guild_only_command(self, name: str, guild_id: int) -> bool:
+        in_guild = any(c["name"] == name for c in self.guild_commands.get(guild_id, []))
+        return in_guild and not any(c["name"] == name for c in self.commands)
+
+    def _build_options(
+        self, options: Any, resolved: dict[str, Any], in_guild: bool, focused: str | None
+    ) -> list[dict[str, Any]]:
+        if options is None:
+            return []
+        if isinstance(options, list):
+            out = [dict(o) for o in options]
+        else:
+            out = []
+            for key, value in options.items():
+                out.append(self._option(key, value, resolved, in_guild))
+        if focused is not None:
+            for o in out:
+                if o["name"] == focused:
+                    o["focused"] = True
+        return out
+
+    def _option(self, name: str, value: Any, resolved: dict[str, Any], in_guild: bool) -> dict[str, Any]:
+        if isinstance(value, bool):
+            return {"name": name, "type": 5, "value": value}
+        if isinstance(value, int):
+            return {"name": name, "type": 4, "value": value}
+        if isinstance(value, float):
+            return {"name": name, "type": 10, "value": value}
+        if isinstance(value, str):
+            return {"name": name, "type": 3, "value": value}
+        if isinstance(value, dict) and "username" in value:
+            uid = value["id"]
+            resolved.setdefault("users", {})[uid] = value
+            if in_guild:
+                resolved.setdefault("members", {})[uid] = {
+                    "roles": [],
+                    "flags": 0,
+                    "joined_at": "2024-01-01T00:00:00+00:00",
+                    "permissions": MEMBER_PERMISSIONS,
+                }
+            return {"name": name, "type": 6, "value": uid}
+        if isinstance(value, dict) and "filename" in value:
+            resolved.setdefault("attachments", {})[value["id"]] = value
+            return {"name": name, "type": 11, "value": value["id"]}
+        raise TypeError(f"cannot infer the option type of {name}={value!r}; pass raw option dicts")
+
+    async def _send_interaction(
+        self,
+        itype: int,
+        data: dict[str, Any],
+        *,
+        user: dict[str, Any],
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        dm: bool = False,
+        context: int | None = None,
+        user_install: bool = False,
+        message: dict[str, Any] | None = None,
+        created_at: dt.datetime | None = None,
+        attachment_size_limit: int | None = None,
+        roles: list[int] | None = None,
+        permissions: int | str | None = None,
+        app_permissions: int | str = ALL_PERMISSIONS,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        created_at = created_at or self.clock.now()
+        iid = self.new_id(created_at)
+        token = "aW50ZXJhY3Rpb246" + secrets.token_hex(24)
+        if context is None:
+            context = 1 if dm else 0
+        payload: dict[str, Any] = {
+            "id": str(iid),
+            "application_id": str(self.application_id),
+            "type": itype,
+            "token": token,
+            "version": 1,
+            "attachment_size_limit": attachment_size_limit or self.attachment_size_limit,
+            "locale": locale,
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "context": context,
+            "data": data,
+        }
+        if context == 0:
+            gid = guild_id if guild_id is not None else self.guild_id
+            guild = self.guilds.get(gid)
+            if channel_id is None:
+                channel_id = int(guild.channels[0]["id"]) if guild else self.new_id()
+            channel = self.channels.get(channel_id)
+            if (
+                channel is None
+            ):  # a guild (or channel) the fake never announced: remember it for access checks
+                channel = {
+                    "id": str(channel_id),
+                    "type": 0,
+                    "name": "channel",
+                    "position": 0,
+                    "guild_id": str(gid),
+                }
+                self.channels[channel_id] = channel
+                if gid not in self.guilds:
+                    self.add_guild(
+                        FakeGuild(id=gid, name="Uncached", bot_member=False, send_guild_create=False)
+                    )
+            perms = permissions if permissions is not None else MEMBER_PERMISSIONS
+            payload.update(
+                guild_id=str(gid),
+                channel_id=str(channel_id),
+                channel={
+                    "id": str(channel_id),
+                    "type": channel.get("type", 0),
+                    "name": channel.get("name", "channel"),
+                    "position": channel.get("position", 0),
+                    "guild_id": str(gid),
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                    "parent_id": None,
+                },
+                member={
+                    "user": user,
+                    "roles": [str(r) for r in roles or []],
+                    "flags": 0,
+                    "joined_at": "2024-01-01T00:00:00+00:00",
+                    "permissions": str(perms),
+                    "nick": None,
+                    "avatar": None,
+                    "deaf": False,
+                    "mute": False,
+                    "pending": False,
+                },
+                app_permissions=str(app_permissions),
+                guild_locale="en-US",
+                guild={"id": str(gid), "locale": "en-US", "features": []},
+                authorizing_integration_owners={"1": user["id"]} if user_install else {"0": str(gid)},
+            )
+        elif context == 1:  # bot DM
+            if channel_id is None:
+                channel_id = self.dm_channel_id(user)
+            payload.update(
+                channel_id=str(channel_id),
+                channel={"id": str(channel_id), "type": 1, "recipients": [user], "flags": 0},
+                user=user,
+                app_permissions=str(app_permissions),
+                authorizing_integration_owners={"1": user["id"]} if user_install else {"0": "0"},
+            )
+        else:  # private channel / group DM: only a user install reaches it; the bot has no access
+            if channel_id is None:
+                channel_id = self.new_id()
+            self.channels.setdefault(channel_id, {"id": str(channel_id), "type": 3, "private": True})
+            payload.update(
+                channel_id=str(channel_id),
+                channel={"id": str(channel_id), "type": 3, "recipients": [user], "name": None, "flags": 0},
+                user=user,
+                app_permissions=str(app_permissions),
+                authorizing_integration_owners={"1": user["id"]},
+            )
+        if message is not None:
+            payload["message"] = message
+        handle = FakeInteraction(self, payload, created_at)
+        self.interactions[iid] = handle
+        self._by_token[token] = handle
+
+        def sent() -> None:
+            handle.dispatched_at = self.clock.monotonic()
+
+        handle.seq = await self.dispatch("INTERACTION_CREATE", payload, on_sent=sent)
+        return handle
