@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import email.utils
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -186,6 +188,18 @@ async def test_submit_429_is_retryable_with_retry_after_and_sent_exactly_once(pr
     assert error.retry_after == 7.0
     assert len(fake.requests_to("submit")) == 1
     assert fake.jobs == {}
+
+
+async def test_submit_429_with_an_http_date_retry_after_waits_until_that_date(provider, fake):
+    in_two_minutes = email.utils.formatdate(time.time() + 120, usegmt=True)
+    fake.scenario = Scenario(
+        faults=(
+            Fault("submit", 429, {"detail": "Rate limit exceeded"}, headers={"Retry-After": in_two_minutes}),
+        )
+    )
+    error = await raised(provider.submit(make_request()))
+    assert error.category is ErrorCategory.PROVIDER_QUOTA_EXCEEDED
+    assert 110 < error.retry_after <= 120
 
 
 async def test_submit_503_runner_failure_is_retryable(provider, fake):
@@ -468,6 +482,19 @@ async def test_max_bytes_is_enforced_while_streaming(provider, fake, tmp_path: P
     assert not dest.exists()
 
 
+async def test_downloaded_chunks_are_written_off_the_event_loop(
+    provider, fake, tmp_path: Path, spy_on_writes
+):
+    ref, video = await finished_video(provider, fake, Scenario(chunked_file=True))
+    dest = tmp_path / "out.mp4"
+    spies = spy_on_writes(dest)
+    assert await provider.fetch(ref, video, dest, max_bytes=10_000_000) == len(sample_mp4())
+    [spy] = spies
+    assert spy.threads
+    assert not spy.on_the_loop
+    assert dest.read_bytes() == sample_mp4()
+
+
 async def test_chunked_download_without_content_length_succeeds(provider, fake, tmp_path: Path):
     ref, video = await finished_video(provider, fake, Scenario(chunked_file=True))
     assert await provider.fetch(ref, video, tmp_path / "out.mp4", max_bytes=10_000_000) == len(sample_mp4())
@@ -513,6 +540,22 @@ async def test_cancel_after_completion_returns_false(provider, fake):
 
 async def test_cancel_of_unknown_request_returns_false(provider, fake):
     assert await provider.cancel(ref_for("no-such-request")) is False
+
+
+async def test_cancel_gives_up_within_its_timeout_when_fal_stalls(fake):
+    fake.scenario = Scenario(queued_polls=10, faults=(Fault("cancel", delay=30.0),))
+    # A patient request timeout, so only the cancel's own bound can end the wait.
+    provider = FalProvider(KEY, fake.base_url, request_timeout=60.0, cancel_timeout=0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        ref = ref_for(await provider.submit(make_request()))
+        started = loop.time()
+        error = await raised(provider.cancel(ref))
+    finally:
+        await provider.aclose()
+    assert loop.time() - started < 3
+    assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, True)
+    assert f"fal cancel of {ref.job_id}" in error.detail
 
 
 def test_constructor_needs_no_event_loop():
