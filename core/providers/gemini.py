@@ -3,7 +3,8 @@
 Wire protocol, status values and error quirks: /work/shared/docs/providers.md section 2.
 The client is built with `HttpRetryOptions(attempts=1)`: the SDK's default retries would repeat the
 create POST after a 5xx or timeout and could bill a second video. Polls and downloads are retried by
-the caller (polls) or by the download loop here (late files), never by the SDK.
+the caller (polls) or by the download loop here (late files), never by the SDK. A file that still 404s
+when the download window is over is final: the caller does not start another window.
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from core.errors import ErrorCategory, GenerationError
-from core.media.probe import looks_like_mp4
+from core.providers._common import (
+    CANCEL_TIMEOUT,
+    CappedSink,
+    bounded,
+    check_mp4,
+    discard,
+    retry_after,
+    snippet,
+    transport_error,
+    write_video,
+)
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)
@@ -69,11 +80,13 @@ class GeminiProvider:
         request_timeout: float = 60.0,
         download_retry_for: float = 120.0,
         download_retry_interval: float = 5.0,
+        cancel_timeout: float = CANCEL_TIMEOUT,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.poll_interval = poll_interval
         self._request_timeout = request_timeout
+        self._cancel_timeout = cancel_timeout
         self._download_retry_for = download_retry_for
         self._download_retry_interval = download_retry_interval
         self._sleep = sleep
@@ -127,31 +140,35 @@ class GeminiProvider:
             interaction = await self._client.aio.interactions.get(ref.job_id)
         except gi.APIError as exc:
             raise _map_api_error(exc, action=f"poll of job {ref.job_id}", job_id=ref.job_id) from exc
-        return _to_poll_result(ref, interaction)
+        return await _to_poll_result(ref, interaction)
 
     async def fetch(self, ref: JobRef, video: VideoSource, dest: Path, max_bytes: int) -> int:
         """Write the video to `dest` (inline bytes, or the file URI streamed); return its size."""
+        what = f"the video of job {ref.job_id}"
         try:
             if video.data is not None:
-                size = await _write_inline(video.data, dest, max_bytes)
-            elif video.url:
-                size = await self._download(ref, video.url, dest, max_bytes)
-            else:
-                raise GenerationError(
-                    ErrorCategory.GENERATION_FAILED, f"job {ref.job_id} has no video to fetch"
-                )
-            _check_mp4(dest, ref.job_id)
+                return await write_video(video.data, dest, max_bytes, what)
+            if video.url:
+                sink = await self._download(ref, video.url, dest, max_bytes)
+                check_mp4(sink.head, what)
+                return sink.size
+            raise GenerationError(ErrorCategory.GENERATION_FAILED, f"job {ref.job_id} has no video to fetch")
         except BaseException:
-            _remove(dest)
+            await asyncio.to_thread(discard, dest)  # runs to the end even if this task is cancelled
             raise
-        return size
 
     async def cancel(self, ref: JobRef) -> bool:
-        """Ask the API to stop the interaction."""
+        """Ask the API to stop the interaction; give up after `cancel_timeout` s (retryable error)."""
+        action = f"cancel of job {ref.job_id}"
         try:
-            await self._client.aio.interactions.cancel(ref.job_id)
+            # The SDK's per-call timeout ends a stalled reply; `bounded` is the backstop for anything else.
+            await bounded(
+                self._client.aio.interactions.cancel(ref.job_id, timeout=self._cancel_timeout),
+                self._cancel_timeout + 1.0,
+                f"gemini {action}",
+            )
         except gi.APIError as exc:
-            raise _map_api_error(exc, action=f"cancel of job {ref.job_id}", job_id=ref.job_id) from exc
+            raise _map_api_error(exc, action=action, job_id=ref.job_id) from exc
         log.info("gemini job %s cancelled", ref.job_id)
         return True
 
@@ -165,9 +182,7 @@ class GeminiProvider:
                 ErrorCategory.PROVIDER_UNAVAILABLE, f"listing models failed: {_squash(str(exc))}"
             ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise GenerationError(
-                ErrorCategory.PROVIDER_UNAVAILABLE, f"listing models failed: {exc!r}"
-            ) from exc
+            raise transport_error("listing models", exc, retryable=False) from exc
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP sessions."""
@@ -175,16 +190,17 @@ class GeminiProvider:
 
     # -- download --------------------------------------------------------------------------------
 
-    async def _download(self, ref: JobRef, uri: str, dest: Path, max_bytes: int) -> int:
-        """files.download with retries while the file still 404s (it can lag `completed` by ~95 s)."""
+    async def _download(self, ref: JobRef, uri: str, dest: Path, max_bytes: int) -> CappedSink:
+        """files.download while the file still 404s (it can lag `completed` by ~95 s), for at most
+        `download_retry_for` seconds; a 404 after that is final (not retryable)."""
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
             try:
-                with _CappedFile(dest, max_bytes) as sink:
+                async with CappedSink(dest, max_bytes) as sink:
                     await self._client.aio.files.download(file=uri, destination=sink)
-                return sink.size
+                return sink
             except genai_errors.ClientError as exc:
                 waited = self._clock() - started
                 if exc.code == 404 and waited < self._download_retry_for:
@@ -207,39 +223,11 @@ class GeminiProvider:
                     retryable=True,
                 ) from exc
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise GenerationError(
-                    ErrorCategory.PROVIDER_UNAVAILABLE,
-                    f"download of job {ref.job_id} failed: {type(exc).__name__}: {exc}",
-                    retryable=True,
-                ) from exc
+                raise transport_error(f"download of job {ref.job_id}", exc) from exc
             except ValueError as exc:  # the SDK rejects URIs it cannot turn into a file id
                 raise GenerationError(
                     ErrorCategory.GENERATION_FAILED, f"job {ref.job_id} returned an unusable video URI: {exc}"
                 ) from exc
-
-
-class _CappedFile:
-    """A writable sink for files.download that stops once more than `max_bytes` arrive."""
-
-    def __init__(self, path: Path, max_bytes: int) -> None:
-        self.path = path
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._file: Any = None
-
-    def __enter__(self) -> _CappedFile:
-        self._file = self.path.open("wb")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.close()
-
-    async def write(self, chunk: bytes) -> int:
-        """Append one chunk off the event loop; raise once the cap is passed."""
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            raise _too_large(self.max_bytes)
-        return await asyncio.to_thread(self._file.write, chunk)
 
 
 # -- request building ----------------------------------------------------------------------------
@@ -266,12 +254,12 @@ def _build_input(request: VideoRequest) -> str | list[dict[str, Any]]:
 # -- poll results --------------------------------------------------------------------------------
 
 
-def _to_poll_result(ref: JobRef, interaction: Any) -> PollResult:
+async def _to_poll_result(ref: JobRef, interaction: Any) -> PollResult:
     """Map one Interaction to a PollResult."""
     status = interaction.status
     video = interaction.output_video
     if status == "completed" and video is not None:
-        return _succeeded(ref, interaction, video)
+        return await _succeeded(ref, interaction, video)
     code, message = _interaction_error(interaction)
     if code == "too_many_requests":
         # The rate cap can answer create with 200 + id and fail the job on the first poll. The job id
@@ -307,7 +295,7 @@ def _to_poll_result(ref: JobRef, interaction: Any) -> PollResult:
     )
 
 
-def _succeeded(ref: JobRef, interaction: Any, video: Any) -> PollResult:
+async def _succeeded(ref: JobRef, interaction: Any, video: Any) -> PollResult:
     tokens = _video_tokens(interaction.usage)
     log.info(
         "gemini job %s completed (%s video tokens, %s)",
@@ -317,7 +305,8 @@ def _succeeded(ref: JobRef, interaction: Any, video: Any) -> PollResult:
     )
     if video.data:
         try:
-            data = base64.b64decode(video.data, validate=True)
+            # An inline 4k video is tens of MB of base64: decode it off the event loop.
+            data = await asyncio.to_thread(_decode_video, video.data)
         except (binascii.Error, ValueError) as exc:
             return _failed(
                 ErrorCategory.GENERATION_FAILED, f"job {ref.job_id} returned corrupt base64 video: {exc}"
@@ -326,6 +315,11 @@ def _succeeded(ref: JobRef, interaction: Any, video: Any) -> PollResult:
     if video.uri:
         return PollResult(JobState.SUCCEEDED, video=VideoSource(url=video.uri))
     return _failed(ErrorCategory.GENERATION_FAILED, f"job {ref.job_id} completed with an empty video block")
+
+
+def _decode_video(data: str) -> bytes:
+    """The bytes of an inline (base64) video; binascii.Error when it is not valid base64."""
+    return base64.b64decode(data, validate=True)
 
 
 def _failed(category: ErrorCategory, detail: str, *, retry_after: float | None = None) -> PollResult:
@@ -420,10 +414,10 @@ def _map_download_error(exc: genai_errors.APIError, job_id: str, waited: float) 
     detail = f"download of job {job_id}: HTTP {exc.code}" + (f" {exc.status}" if exc.status else "")
     detail += f": {exc.message or 'no message'}"
     if exc.code == 404:
+        # Final: the download loop already waited out the file's usual delay, and another window from the
+        # caller would only stretch a missing file's failure to many minutes.
         return GenerationError(
-            ErrorCategory.PROVIDER_UNAVAILABLE,
-            f"{detail} (still missing after {waited:.0f} s)",
-            retryable=True,
+            ErrorCategory.PROVIDER_UNAVAILABLE, f"{detail} (still missing after {waited:.0f} s)"
         )
     if exc.code == 429:
         return GenerationError(ErrorCategory.PROVIDER_QUOTA_EXCEEDED, detail, retryable=True)
@@ -453,13 +447,9 @@ def _body_error(body: object) -> tuple[str | None, str]:
 
 
 def _retry_after(exc: gi.APIStatusError, message: str) -> float | None:
-    header = exc.response.headers.get("retry-after") if exc.response is not None else None
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass  # an HTTP date; fall back to the message
-    return _retry_in(message)
+    """The Retry-After header (seconds or an HTTP date), else the "retry in N s" of the message."""
+    seconds = retry_after(exc.response.headers) if exc.response is not None else None
+    return seconds if seconds is not None else _retry_in(message)
 
 
 def _retry_in(message: str) -> float | None:
@@ -488,33 +478,4 @@ def _str_or_none(value: object) -> str | None:
 
 def _squash(text: str, limit: int = 300) -> str:
     """Tags and whitespace out of an HTML error page, shortened for logs."""
-    flat = " ".join(re.sub(r"<[^>]+>", " ", text).split())
-    return flat[:limit]
-
-
-# -- files ---------------------------------------------------------------------------------------
-
-
-def _too_large(max_bytes: int) -> GenerationError:
-    return GenerationError(ErrorCategory.GENERATION_FAILED, f"video larger than {max_bytes} bytes")
-
-
-async def _write_inline(data: bytes, dest: Path, max_bytes: int) -> int:
-    if len(data) > max_bytes:
-        raise _too_large(max_bytes)
-    await asyncio.to_thread(dest.write_bytes, data)
-    return len(data)
-
-
-def _remove(path: Path) -> None:
-    """Delete a partial download."""
-    path.unlink(missing_ok=True)
-
-
-def _check_mp4(path: Path, job_id: str) -> None:
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    if not looks_like_mp4(head):
-        raise GenerationError(
-            ErrorCategory.GENERATION_FAILED, f"job {job_id} returned a file that is not an mp4 ({head!r})"
-        )
+    return snippet(re.sub(r"<[^>]+>", " ", text), limit)

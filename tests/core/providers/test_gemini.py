@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import email.utils
 import logging
 import socket
 import ssl
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx2
@@ -16,6 +19,7 @@ import pytest
 
 from core.catalog import load_catalog
 from core.errors import ErrorCategory, GenerationError
+from core.providers import gemini
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 from core.providers.gemini import GeminiProvider
 from tests.fakes.gemini_api import API_VERSION, DEFAULT_API_KEY, SCENARIOS, FakeGeminiApi, Scenario
@@ -25,6 +29,7 @@ SPEC = load_catalog().get("omni-1.2-flash")
 MODEL_ID = "gemini-omni-1.2-flash"
 PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
 FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/v1beta/files/"
+CALLER_FETCH_ATTEMPTS = 4  # the job runner's FETCH_ATTEMPTS: how often it calls fetch while it is retryable
 
 
 class FakeTime:
@@ -307,6 +312,23 @@ async def test_missing_or_unknown_status_keeps_the_job_running(provider, fake, s
     assert [r.state for r in results] == [JobState.RUNNING] * 3
 
 
+async def test_inline_video_is_decoded_off_the_event_loop(provider, fake, monkeypatch):
+    decoded_in: list[int] = []
+    decode = gemini._decode_video
+
+    def spy(data: str) -> bytes:
+        decoded_in.append(threading.get_ident())
+        return decode(data)
+
+    monkeypatch.setattr(gemini, "_decode_video", spy)
+    ref = ref_for(await provider.submit(video_request("x [fake:inline]")))
+
+    [result] = await run_to_end(provider, ref)
+
+    assert result.video.data == sample_mp4()
+    assert decoded_in and threading.get_ident() not in decoded_in
+
+
 async def test_corrupt_inline_base64_is_generation_failed(provider, fake, monkeypatch):
     # The fake only sends valid base64, so corrupt the one block the SDK parses.
     ref = ref_for(await provider.submit(video_request("x [fake:inline]")))
@@ -348,6 +370,19 @@ async def test_retry_after_header_on_429_wins_over_the_message(provider, fake):
         await provider.submit(video_request())
 
     assert caught.value.retry_after == 7.0
+
+
+async def test_http_date_retry_after_on_429_is_read_as_a_date(provider, fake):
+    in_two_minutes = email.utils.formatdate(time.time() + 120, usegmt=True)
+    fault = dataclasses.replace(
+        SCENARIOS["rate_limited_on_create"].create_fault, headers=(("Retry-After", in_two_minutes),)
+    )
+    fake.scenario = Scenario(create_fault=fault)
+
+    with pytest.raises(GenerationError) as caught:
+        await provider.submit(video_request())
+
+    assert 110 < caught.value.retry_after <= 120  # not the message's "retry in 23.397s"
 
 
 @pytest.mark.parametrize(
@@ -527,6 +562,24 @@ async def test_cancel_posts_cancel_and_the_next_poll_reports_cancelled(provider,
     assert result.error.category is ErrorCategory.CANCELLED
 
 
+async def test_cancel_gives_up_within_its_timeout_when_the_api_stalls(fake, fake_time):
+    # A patient request timeout, so only the cancel's own bound can end the wait.
+    p = make_provider(fake.base_url, fake_time, request_timeout=60.0, cancel_timeout=0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        ref = ref_for(await p.submit(video_request()))
+        fake.jobs[ref.job_id].scenario = Scenario(delays={"cancel": 30.0})
+        started = loop.time()
+        with pytest.raises(GenerationError) as caught:
+            await p.cancel(ref)
+    finally:
+        await p.aclose()
+
+    assert loop.time() - started < 3
+    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
+    assert caught.value.retryable
+
+
 async def test_cancel_of_an_unknown_job_is_unknown(provider, fake):
     with pytest.raises(GenerationError) as caught:
         await provider.cancel(ref_for("v1_gone"))
@@ -551,9 +604,7 @@ async def test_download_404s_are_retried_with_the_injected_sleep_then_succeed(
     assert len(fake.requests_to("GET", "/files/")) == 3
 
 
-async def test_download_still_404_after_the_retry_window_is_retryable_unavailable(
-    provider, fake, fake_time, tmp_path
-):
+async def test_download_still_404_after_the_retry_window_is_final(provider, fake, fake_time, tmp_path):
     fake.scenario = Scenario(delivery="uri", download_404s=10_000)
     ref, seen = await submit_and_finish(provider, "a cat")
     dest = tmp_path / "out.mp4"
@@ -562,10 +613,45 @@ async def test_download_still_404_after_the_retry_window_is_retryable_unavailabl
         await provider.fetch(ref, seen[-1].video, dest, max_bytes=10_000_000)
 
     assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert caught.value.retryable
+    assert not caught.value.retryable
+    assert "still missing after 120 s" in caught.value.detail
     assert sum(fake_time.sleeps) == pytest.approx(120.0)
     assert len(fake.requests_to("GET", "/files/")) == 25  # t = 0, 5, ..., 120 s
     assert not dest.exists()
+
+
+async def test_a_missing_file_fails_after_one_window_not_one_per_caller_attempt(
+    provider, fake, fake_time, tmp_path
+):
+    fake.scenario = Scenario(delivery="uri", download_404s=10_000)
+    ref, seen = await submit_and_finish(provider, "a cat")
+    calls = 0
+
+    for _ in range(CALLER_FETCH_ATTEMPTS):  # what the job runner does: fetch again while retryable
+        calls += 1
+        try:
+            await provider.fetch(ref, seen[-1].video, tmp_path / "out.mp4", max_bytes=10_000_000)
+        except GenerationError as exc:
+            if not exc.retryable:
+                break
+
+    assert calls == 1
+    assert sum(fake_time.sleeps) == pytest.approx(120.0)  # was 4 x 120 s: ~8 minutes for a missing file
+
+
+async def test_downloaded_file_is_opened_written_and_closed_off_the_event_loop(
+    provider, fake, tmp_path, spy_on_writes
+):
+    ref, seen = await submit_and_finish(provider, "x [fake:uri]")
+    dest = tmp_path / "out.mp4"
+    spies = spy_on_writes(dest)
+
+    assert await provider.fetch(ref, seen[-1].video, dest, max_bytes=10_000_000) == len(sample_mp4())
+
+    [spy] = spies
+    assert spy.threads
+    assert not spy.on_the_loop
+    assert dest.read_bytes() == sample_mp4()
 
 
 async def test_truncated_download_is_retryable_and_removes_the_partial_file(provider, fake, tmp_path):
