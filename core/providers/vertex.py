@@ -2,6 +2,7 @@
 
 Vertex has no cancel: `cancel()` only tells the caller to stop polling; the video may still be generated
 and billed. The finished video arrives inline (base64) in the poll reply, so `fetch()` only writes bytes.
+That reply is parsed (base64 decoded, pydantic validated) in a worker thread, not on the event loop.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import json
 import logging
 import re
-from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from google import genai
 from google.genai import errors, types
 
 from core.errors import ErrorCategory, GenerationError
-from core.media.probe import looks_like_mp4
+from core.providers._common import retry_after, snippet, write_video
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class VertexProvider:
                 model=model_id, source=_source(request), config=_config(request)
             )
         except Exception as exc:
-            raise _submit_error(exc, model_id) from exc
+            raise _call_error(exc, submit=True, subject=model_id) from exc
         if not op.name:
             raise GenerationError(
                 ErrorCategory.PROVIDER_UNAVAILABLE,
@@ -93,17 +93,21 @@ class VertexProvider:
         """Fetch the operation once (also the resume call); transient errors are raised as retryable."""
         client = await self._get_client()
         try:
-            op = await client.aio.operations.get(types.GenerateVideosOperation(name=ref.job_id))
+            reply = await client.aio.operations.get(_UnparsedOperation(name=ref.job_id))
+        except Exception as exc:
+            raise _call_error(exc, submit=False, subject=ref.job_id) from exc
+        if isinstance(reply, dict) and not reply.get("done"):
+            return PollResult(state=JobState.RUNNING)  # nothing heavy to parse
+        try:
+            op = await _parsed(reply)
         except pydantic.ValidationError as exc:
             # The SDK decodes the video while parsing: the operation is done, and its video is unusable.
             error = GenerationError(
                 ErrorCategory.GENERATION_FAILED,
                 f"Vertex AI finished operation {ref.job_id} with a video that could not be decoded: "
-                f"{_first_line(exc)}",
+                f"{snippet(exc)}",
             )
             return PollResult(state=JobState.FAILED, error=error)
-        except Exception as exc:
-            raise _poll_error(exc, ref.job_id) from exc
         if not op.done:
             return PollResult(state=JobState.RUNNING)
         return _finished(op, ref.job_id)
@@ -118,18 +122,11 @@ class VertexProvider:
                 f"Vertex AI stored the video of {ref.job_id} in Cloud Storage{where}, which this bot cannot "
                 "download (it never sets storageUri and has no GCS access)",
             )
-        if len(data) > max_bytes:
-            raise GenerationError(ErrorCategory.GENERATION_FAILED, f"video larger than {max_bytes} bytes")
-        if not looks_like_mp4(data[:8]):
-            raise GenerationError(
-                ErrorCategory.GENERATION_FAILED,
-                f"Vertex AI returned {len(data)} bytes for {ref.job_id} that are not an mp4 (no ftyp box)",
-            )
-        await asyncio.to_thread(_write, dest, data)
-        return len(data)
+        return await write_video(data, dest, max_bytes, f"the video of Vertex AI operation {ref.job_id}")
 
     async def cancel(self, ref: JobRef) -> bool:
-        """Vertex AI has no cancel: return False; the caller stops polling, the video may still be billed."""
+        """Vertex AI has no cancel: return False at once (no request, so nothing can hang); the caller
+        stops polling, and the video may still be billed."""
         log.info("vertex has no cancel; operation %s keeps running and may still be billed", ref.job_id)
         return False
 
@@ -181,13 +178,22 @@ class VertexProvider:
         return project, self._credentials or adc
 
 
-def _write(dest: Path, data: bytes) -> None:
-    """Write `data` to `dest`, removing a partial file on failure."""
-    try:
-        dest.write_bytes(data)
-    except OSError:
-        dest.unlink(missing_ok=True)
-        raise
+class _UnparsedOperation(types.GenerateVideosOperation):
+    """Handed to `operations.get`, which builds its answer with `operation.from_api_response`: this one
+    returns the reply's dict as it is, so that the parse (and the base64 decode of an inline video, tens
+    of MB at 4k) can run in a worker thread. The HTTP call itself stays async."""
+
+    @classmethod
+    def from_api_response(cls, api_response: Any, is_vertex_ai: bool = False) -> Any:  # type: ignore[override]
+        """The raw reply, unparsed."""
+        return api_response
+
+
+async def _parsed(reply: Any) -> types.GenerateVideosOperation:
+    """The operation parsed off the event loop (or as the SDK parsed it, should it ignore our hook)."""
+    if isinstance(reply, types.GenerateVideosOperation):
+        return reply
+    return await asyncio.to_thread(types.GenerateVideosOperation.from_api_response, reply, is_vertex_ai=True)
 
 
 def _source(request: VideoRequest) -> types.GenerateVideosSource:
@@ -245,11 +251,14 @@ def _operation_error(error: dict[str, Any], job_id: str) -> GenerationError:
     return GenerationError(category, detail)
 
 
-def _submit_error(exc: Exception, model_id: str) -> GenerationError:
-    """Map a failed create; retryable only where no job can have been created."""
+def _call_error(exc: Exception, *, submit: bool, subject: str) -> GenerationError:
+    """Map a failed create (`subject` = model id) or poll (`subject` = operation name).
+
+    Retryable only where no job can have been created: a poll, or a create that never left this host.
+    """
     if isinstance(exc, errors.APIError):
-        return _api_error(exc, submit=True, subject=model_id)
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return _api_error(exc, submit=submit, subject=subject)
+    if submit and isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return GenerationError(
             ErrorCategory.PROVIDER_UNAVAILABLE,
             f"could not connect to Vertex AI; the request was not sent: {exc}",
@@ -259,25 +268,15 @@ def _submit_error(exc: Exception, model_id: str) -> GenerationError:
     if auth is not None:
         return auth
     reason = _transport_reason(exc)
+    doing = f"creating a {subject} job; {UNKNOWN_OUTCOME}" if submit else f"polling {subject}"
     if reason is None:
-        return _unexpected(exc, f"creating a {model_id} job; {UNKNOWN_OUTCOME}")
+        return _unexpected(exc, doing)
+    if submit:
+        return GenerationError(
+            ErrorCategory.PROVIDER_UNAVAILABLE, f"Vertex AI create for {subject}: {reason}; {UNKNOWN_OUTCOME}"
+        )
     return GenerationError(
-        ErrorCategory.PROVIDER_UNAVAILABLE, f"Vertex AI create for {model_id}: {reason}; {UNKNOWN_OUTCOME}"
-    )
-
-
-def _poll_error(exc: Exception, job_id: str) -> GenerationError:
-    """Map a failed poll; transient failures are retryable (polling never creates a job)."""
-    if isinstance(exc, errors.APIError):
-        return _api_error(exc, submit=False, subject=job_id)
-    auth = _auth_error(exc)
-    if auth is not None:
-        return auth
-    reason = _transport_reason(exc)
-    if reason is None:
-        return _unexpected(exc, f"polling {job_id}")
-    return GenerationError(
-        ErrorCategory.PROVIDER_UNAVAILABLE, f"polling Vertex AI operation {job_id}: {reason}", retryable=True
+        ErrorCategory.PROVIDER_UNAVAILABLE, f"polling Vertex AI operation {subject}: {reason}", retryable=True
     )
 
 
@@ -316,7 +315,7 @@ def _auth_error(exc: Exception) -> GenerationError | None:
 
 def _api_error(exc: errors.APIError, *, submit: bool, subject: str) -> GenerationError:
     """Map an HTTP error reply (`ClientError` 4xx / `ServerError` 5xx) for a create or a poll."""
-    code, message = exc.code, _first_line(exc.message or "")
+    code, message = exc.code, snippet(exc.message or "")
     if message.startswith("<"):
         message = "(an HTML error page)"
     what = f"HTTP {code} {exc.status or ''}".strip() + (f": {message}" if message else "")
@@ -325,7 +324,7 @@ def _api_error(exc: errors.APIError, *, submit: bool, subject: str) -> Generatio
             ErrorCategory.PROVIDER_QUOTA_EXCEEDED,
             f"Vertex AI rate limit ({what})",
             retryable=True,
-            retry_after=_retry_after(exc),
+            retry_after=_retry_delay(exc),
         )
     if code in (401, 403) or "API key not valid" in message:
         return GenerationError(
@@ -353,13 +352,11 @@ def _api_error(exc: errors.APIError, *, submit: bool, subject: str) -> Generatio
     )
 
 
-def _retry_after(exc: errors.APIError) -> float | None:
-    """Seconds from a Retry-After header or a google.rpc.RetryInfo detail, when present."""
-    headers = getattr(exc.response, "headers", None) or {}
-    with suppress(TypeError, ValueError):
-        value = headers.get("Retry-After")
-        if value is not None:
-            return float(value)
+def _retry_delay(exc: errors.APIError) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date) or a google.rpc.RetryInfo detail."""
+    seconds = retry_after(getattr(exc.response, "headers", None))
+    if seconds is not None:
+        return seconds
     details = exc.details.get("error", {}).get("details", []) if isinstance(exc.details, dict) else []
     for detail in details if isinstance(details, list) else []:
         if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
@@ -367,9 +364,3 @@ def _retry_after(exc: errors.APIError) -> float | None:
             if match:
                 return float(match[1])
     return None
-
-
-def _first_line(text: object, limit: int = 300) -> str:
-    """A short single-line excerpt for error details (HTML pages and validation dumps are long)."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from google.genai import types
 from google.oauth2.credentials import Credentials
 
 from core.catalog import ModelSpec, load_catalog
@@ -260,6 +263,22 @@ async def test_finished_operation_returns_the_inline_video_bytes(provider):
     assert result.video == VideoSource(data=sample_mp4(), size_hint=len(sample_mp4()))
 
 
+async def test_the_finished_operation_is_parsed_off_the_event_loop(provider, monkeypatch):
+    parsed_in: list[int] = []
+    parse = types.GenerateVideosOperation.__dict__["from_api_response"].__func__
+
+    def spy(cls, api_response, is_vertex_ai=False):
+        parsed_in.append(threading.get_ident())
+        return parse(cls, api_response, is_vertex_ai)
+
+    monkeypatch.setattr(types.GenerateVideosOperation, "from_api_response", classmethod(spy))
+
+    [result] = await poll_until_done(provider, ref(await provider.submit(request())))
+
+    assert result.video.data == sample_mp4()
+    assert parsed_in and threading.get_ident() not in parsed_in  # base64 decode + pydantic, off the loop
+
+
 async def test_express_mode_job_runs_to_a_video(express, fake):
     fake.scenario = Scenario(pending_polls=1)
 
@@ -416,6 +435,19 @@ async def test_rate_limit_carries_the_server_retry_delay(provider, fake, reply, 
     error = await submit_error(provider)
 
     assert error.retry_after == seconds
+
+
+async def test_http_date_retry_after_is_read_as_a_date(provider, fake):
+    in_two_minutes = email.utils.formatdate(time.time() + 120, usegmt=True)
+    fake.scenario = Scenario(
+        create_reply=google_error(
+            429, "RESOURCE_EXHAUSTED", "slow down", headers=(("Retry-After", in_two_minutes),)
+        )
+    )
+
+    error = await submit_error(provider)
+
+    assert 110 < error.retry_after <= 120
 
 
 @pytest.mark.parametrize("name", ["unavailable_create", "bad_gateway_create"])
