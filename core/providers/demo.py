@@ -1,4 +1,8 @@
-"""The `demo` provider: renders a labelled test-pattern mp4 locally with PyAV. No key, no network, no cost."""
+"""The `demo` provider: renders a labelled test-pattern mp4 locally with PyAV. No key, no network, no cost.
+
+Renders run on the shared media pool (`core.media.executor.run_media`), like every other encode; the small
+file work (job records, copies, removals) runs in `asyncio.to_thread`.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from typing import Any
 
 from core.errors import ErrorCategory, GenerationError, invalid
 from core.media.demo_render import check_renderer, render_demo_video, validate_render_args
-from core.media.probe import looks_like_mp4, probe_video
+from core.media.executor import run_media
+from core.media.probe import probe_video
+from core.providers._common import CANCEL_TIMEOUT, MP4_HEAD, check_mp4, too_large
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 
 log = logging.getLogger(__name__)
@@ -25,7 +31,7 @@ log = logging.getLogger(__name__)
 MODEL_ID = "demo-renderer"  # the catalog's provider_model_id for the demo model
 _JOB_ID = re.compile(r"demo-[0-9a-f]{32}")
 _CHUNK = 1 << 20
-_STOP_WAIT = 10.0  # seconds to wait for a render thread to notice it was stopped
+_STOP_WAIT = CANCEL_TIMEOUT  # seconds to wait for a render thread to notice it was stopped
 
 
 class _Stopped(Exception):
@@ -119,7 +125,7 @@ class DemoProvider:
             return PollResult(JobState.FAILED, error=error)
         elapsed = self._clock() - job.started
         if job.finished and elapsed >= self._latency:
-            return self._succeeded(job_id)
+            return await self._succeeded(job_id)
         return PollResult(JobState.RUNNING, progress=self._progress(job, elapsed))
 
     async def fetch(self, ref: JobRef, video: VideoSource, dest: Path, max_bytes: int) -> int:
@@ -132,26 +138,24 @@ class DemoProvider:
         try:
             size = await asyncio.to_thread(_copy_video, src, dest, max_bytes)
         except GenerationError:
-            dest.unlink(missing_ok=True)
-            self._forget(job_id)
+            await self._forget(job_id, dest)
             raise
         except OSError as exc:
-            dest.unlink(missing_ok=True)
-            self._forget(job_id)
+            await self._forget(job_id, dest)
             raise GenerationError(
                 ErrorCategory.UNKNOWN, f"could not copy demo video to {dest}: {exc}"
             ) from exc
-        self._forget(job_id)
+        await self._forget(job_id)
         log.info("demo job %s fetched (%d bytes)", job_id, size)
         return size
 
     async def cancel(self, ref: JobRef) -> bool:
-        """Stop the render, wait for its thread to let go of the files, delete the work files."""
+        """Stop the render, wait (at most ~10 s) for its thread to let go of the files, delete the work files."""
         job_id = _checked_id(ref.job_id)
         job = self._jobs.pop(job_id, None)
         if job is not None:
             await _stop(job)
-        self._remove_work_files(job_id)
+        await asyncio.to_thread(self._remove_work_files, job_id)
         log.info("demo job %s cancelled", job_id)
         return True
 
@@ -208,7 +212,7 @@ class DemoProvider:
 
     async def _run(self, job: _Job, params: dict[str, Any]) -> None:
         try:
-            await asyncio.to_thread(self._render_blocking, job, params)
+            await run_media(self._render_blocking, job, params)
         except _Stopped:
             log.debug("demo render %s stopped", job.job_id)
         except asyncio.CancelledError:
@@ -218,7 +222,7 @@ class DemoProvider:
             job.error = exc
             log.warning("demo render %s failed: %s", job.job_id, exc)
             if self._jobs.get(job.job_id) is job:
-                self._remove_work_files(job.job_id)
+                await asyncio.to_thread(self._remove_work_files, job.job_id)
         else:
             job.finished = True
 
@@ -250,10 +254,10 @@ class DemoProvider:
             by_frames = 0.0
         return round(max(0.0, min(by_time, by_frames, 0.99)), 3)
 
-    def _succeeded(self, job_id: str) -> PollResult:
+    async def _succeeded(self, job_id: str) -> PollResult:
         path = self._video_path(job_id)
         try:
-            size = path.stat().st_size
+            size = (await asyncio.to_thread(path.stat)).st_size
         except FileNotFoundError:
             raise _unknown(job_id, "its rendered video is gone") from None
         return PollResult(JobState.SUCCEEDED, progress=1.0, video=VideoSource(url=str(path), size_hint=size))
@@ -270,20 +274,21 @@ class DemoProvider:
             elapsed = self._wall_clock() - float((params or {}).get("created", 0.0))
             if elapsed < self._latency:
                 return PollResult(JobState.RUNNING, progress=min(0.99, elapsed / self._latency))
-            return self._succeeded(job_id)
+            return await self._succeeded(job_id)
         if params is None:
             raise _unknown(job_id)
-        video.unlink(missing_ok=True)
+        await asyncio.to_thread(video.unlink, missing_ok=True)
         self._start(job_id, params)
         log.info("demo job %s resumed: rendering again from its record", job_id)
         return PollResult(JobState.RUNNING, progress=0.0)
 
-    def _forget(self, job_id: str) -> None:
+    async def _forget(self, job_id: str, *also: Path) -> None:
+        """Drop the job and remove its work files (and `also`, e.g. a partial copy) off the loop."""
         self._jobs.pop(job_id, None)
-        self._remove_work_files(job_id)
+        await asyncio.to_thread(self._remove_work_files, job_id, *also)
 
-    def _remove_work_files(self, job_id: str) -> None:
-        for path in (self._video_path(job_id), self._record_path(job_id)):
+    def _remove_work_files(self, job_id: str, *also: Path) -> None:
+        for path in (self._video_path(job_id), self._record_path(job_id), *also):
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
@@ -320,11 +325,10 @@ def _is_complete_video(path: Path) -> bool:
 def _copy_video(src: Path, dest: Path, max_bytes: int) -> int:
     """Copy src to dest in chunks, refusing non-mp4 data and anything over max_bytes."""
     with src.open("rb") as source:
-        head = source.read(8)
-        if not looks_like_mp4(head):
-            raise GenerationError(ErrorCategory.GENERATION_FAILED, "the demo render is not an mp4 file")
+        head = source.read(MP4_HEAD)
+        check_mp4(head, "the demo render")
         if os.fstat(source.fileno()).st_size > max_bytes:
-            raise GenerationError(ErrorCategory.GENERATION_FAILED, f"video larger than {max_bytes} bytes")
+            raise too_large(max_bytes)
         written = 0
         with dest.open("wb") as out:
             out.write(head)
@@ -332,8 +336,6 @@ def _copy_video(src: Path, dest: Path, max_bytes: int) -> int:
             while chunk := source.read(_CHUNK):
                 written += len(chunk)
                 if written > max_bytes:
-                    raise GenerationError(
-                        ErrorCategory.GENERATION_FAILED, f"video larger than {max_bytes} bytes"
-                    )
+                    raise too_large(max_bytes)
                 out.write(chunk)
     return written

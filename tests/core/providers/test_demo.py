@@ -55,9 +55,11 @@ class SpyRender:
         self.entered = threading.Event()
         self.ended = threading.Event()
         self.outcome: str | None = None
+        self.threads: list[str] = []
 
     def __call__(self, dest: Path, **kwargs: Any) -> None:
         self.calls.append({"dest": dest, **kwargs})
+        self.threads.append(threading.current_thread().name)
         on_frame: Callable[[int, int], None] = kwargs["on_frame"]
         self.entered.set()
         try:
@@ -168,6 +170,13 @@ async def test_submit_passes_size_seed_and_prompt_to_the_renderer(
     assert call["dest"] == work_dir / f"{job_id}.mp4"
     assert (call["prompt"], call["duration"], call["width"], call["height"]) == ("tall", 2, 360, 640)
     assert call["seed"] == 9
+
+
+async def test_the_render_runs_on_the_shared_media_pool(provider: DemoProvider, spy: SpyRender) -> None:
+    await provider.submit(request())
+    await spy.wait_ended()
+    [thread] = spy.threads
+    assert thread.startswith("media")  # core.media.executor's pool, not the default one of to_thread
 
 
 async def test_submit_rejects_unrenderable_duration(provider: DemoProvider, work_dir: Path) -> None:
