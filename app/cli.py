@@ -10,8 +10,8 @@ from typing import TextIO
 
 from app.doctor import run_doctor
 from core.catalog import CatalogError
-from core.jobs.generator import GenerationResult, Requester
 from core.jobs.progress import ProgressCallback, progress_bar
+from core.jobs.views import GenerationResult, Requester
 from core.media.retention import sweep_outputs
 from core.platform.db import close_db, describe_url, init_db
 from core.platform.settings import Settings, SettingsError, load_settings
@@ -76,9 +76,7 @@ async def generate_command(settings: Settings, args: argparse.Namespace, out: Te
         spec = services.catalog.get(args.model or settings.default_model)
         if spec is not None and spec.provider == "demo":
             err.write("Demo model: renders a labelled test pattern locally (not AI output).\n")
-        result = await services.generator.generate(
-            params, Requester(user_id=LOCAL_USER_ID), terminal_progress(err)
-        )
+        result = await services.generate(params, Requester(user_id=LOCAL_USER_ID), terminal_progress(err))
     finally:
         await services.aclose()
         await close_db()

@@ -9,11 +9,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.ui.display import JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
-from cogs.ui.permissions import is_admin
-from core.accounts.history import active_jobs
+from cogs.ui.permissions import actor_of, is_admin
+from core.accounts.history import active_jobs, undeliverable_jobs
 from core.jobs.progress import format_elapsed
-from core.platform.clock import utc_day
+from core.platform.clock import utc_day, utcnow
 from core.presenter import STATUS_ICONS, quota_left, truncate
 from core.services import Services
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _today() -> dt.date:
-    return utc_day(dt.datetime.now(dt.UTC))
+    return utc_day(utcnow())
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -30,8 +31,9 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
 
     quota = app_commands.Group(name="quota", description="Per-user daily limits")
 
-    def __init__(self, bot: commands.Bot, services: Services) -> None:
+    def __init__(self, bot: commands.Bot, services: Services, display: JobDisplay) -> None:
         self.bot = bot
+        self.display = display
         self.services = services
         self.admin = services.admin
         super().__init__()
@@ -127,17 +129,19 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
     async def queue(self, interaction: discord.Interaction) -> None:
         """List queued and running jobs."""
         jobs = await active_jobs()
-        now = dt.datetime.now(dt.UTC)
+        stuck = await undeliverable_jobs()
+        now = utcnow()
         lines = [
             f"{STATUS_ICONS[j.status]} #{j.id} · {j.status.value} · <@{j.user_id}> · {j.model} · "
             f"{format_elapsed((now - j.created_at).total_seconds())} old"
             for j in jobs
-        ]
-        await self._reply(
-            interaction,
-            f"Queue ({len(jobs)})",
-            truncate("\n".join(lines), 4000) or "Nothing waiting or running.",
-        )
+        ] or ["Nothing waiting or running."]
+        if stuck:
+            lines.append(
+                f"\nUndeliverable ({len(stuck)}): results Discord would not take (channel gone or no access):"
+            )
+            lines += [f"⚠️ #{j.id} · {j.status.value} · <@{j.user_id}> · <#{j.channel_id}>" for j in stuck]
+        await self._reply(interaction, f"Queue ({len(jobs)})", truncate("\n".join(lines), 4000))
 
     @app_commands.command(name="cancel")
     async def cancel(self, interaction: discord.Interaction, job: app_commands.Range[int, 1]) -> None:
@@ -146,12 +150,20 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
         Args:
             job: The job id (see /videoadmin queue).
         """
-        done = await self.services.generator.cancel(job)
-        if done:
-            await self.bot.jobs.deliver(job)  # type: ignore[attr-defined]  # the message shows it at once
-        log.info("admin %s cancelled job %s: %s", interaction.user.id, job, done)
-        await self._reply(
-            interaction, "Cancel", f"Job #{job} cancelled." if done else f"Job #{job} is not running."
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answer first, then cancel
+        outcome = await self.services.actions.cancel(
+            job, actor_of(interaction, self.services.settings.admin_user_ids)
+        )
+        if outcome.ok:
+            self.display.deliver_soon(job)  # the job's message shows it right after
+        log.info("admin %s cancelled job %s: %s", interaction.user.id, job, outcome.refusal or "done")
+        text = (
+            f"Job #{job} cancelled."
+            if outcome.ok
+            else (f"Job #{job} is not running." if outcome.job is not None else f"Job #{job} does not exist.")
+        )
+        await interaction.followup.send(
+            embed=notice_embed("Cancel", text, discord.Colour.blurple()), ephemeral=True
         )
 
     @app_commands.command(name="pause")
@@ -178,6 +190,7 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
             + (", ".join(f"{m} {format_elapsed(t)}" for m, t in sorted(s.median_seconds.items())) or "n/a"),
             f"Estimated spend: ${s.spent_usd:.2f}"
             + (f" of ${s.cap_usd:.2f} cap" if s.cap_usd else " (no cap)"),
+            f"Undeliverable results: {s.undeliverable}",
         ]
         await self._reply(interaction, f"Stats for {s.day.isoformat()} (UTC)", "\n".join(lines))
 

@@ -24,7 +24,9 @@ def history_embed(user_id: int, page: HistoryPage) -> discord.Embed:
         embed.add_field(name="Nothing yet", value="Make one with /video.", inline=False)
     for job in page.items:
         link = ""
-        if job.message_id and job.channel_id and not job.deleted:
+        if job.undeliverable:
+            link = " · ⚠️ could not be delivered in Discord (channel gone or no access)"
+        elif job.message_id and job.channel_id and not job.deleted:
             link = f" · [message](https://discord.com/channels/{job.guild_id or '@me'}/{job.channel_id}/{job.message_id})"
         elif job.deleted:
             link = " · message deleted"

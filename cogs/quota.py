@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from cogs.ui.embeds import safe_text
 from core.accounts.history import active_jobs
-from core.platform.clock import utc_day
+from core.platform.clock import utc_day, utcnow
 from core.presenter import STATUS_ICONS, truncate
 from core.services import Services
 
@@ -31,16 +29,14 @@ class QuotaCog(commands.Cog, name="Quota"):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def quota(self, interaction: discord.Interaction) -> None:
         """Show your video quota for today and your jobs in progress."""
-        now = dt.datetime.now(dt.UTC)
-        status = await self.services.quotas.status(interaction.user.id, utc_day(now))
+        status = await self.services.quotas.status(interaction.user.id, utc_day(utcnow()))
         jobs = await active_jobs(interaction.user.id)
-        resets = dt.datetime.combine(status.day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         embed = discord.Embed(title="Your video quota", colour=discord.Colour.blurple())
         embed.add_field(name="Videos today", value=_limit(status.videos_used, status.limits.videos, "videos"))
         embed.add_field(
             name="Video-seconds today", value=_limit(status.seconds_used, status.limits.seconds, "s")
         )
-        embed.add_field(name="Resets", value=discord.utils.format_dt(resets, "R"), inline=False)
+        embed.add_field(name="Resets", value=discord.utils.format_dt(status.resets_at, "R"), inline=False)
         if jobs:
             lines = [
                 f"{STATUS_ICONS[j.status]} #{j.id} {j.status.value} · {j.model} · {safe_text(j.prompt, 60)}"

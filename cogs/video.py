@@ -1,30 +1,32 @@
-"""/video: refuse bad requests ephemerally, else defer and keep ONE message up to date until the mp4 is in it."""
+"""/video: refuse bad requests ephemerally, else defer and keep ONE message up to date until the mp4 is in it.
+
+The order of a job's start is core's (`Intake.admit` → `Intake.publish`); this cog only decides how to
+answer Discord in time: a refusal known within ADMIT_WAIT stays ephemeral; otherwise the public
+"thinking…" reply becomes the job's message. If that reply can't be made, the admitted job is withdrawn
+(cancelled and refunded), never left behind.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import random
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.ui.buttons import finished_view
-from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay, Progress
-from cogs.ui.embeds import job_embed, notice_embed, safe_text
-from cogs.ui.permissions import is_admin
-from core.accounts.admin import BotPaused, ensure_accepting, mark_deleted
-from core.errors import ErrorCategory, GenerationError
-from core.jobs.generator import Requester
-from core.jobs.queue import JobQueue
-from core.jobs.worker import Worker
+from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay
+from cogs.ui.embeds import notice_embed, safe_text
+from cogs.ui.permissions import actor_of
+from core.jobs.intake import Admitted, Refusal
+from core.jobs.views import DeliveryTarget, JobStatus, Requester
 from core.media.files import human_size
-from core.presenter import failure_text
+from core.presenter import refusal_text
 from core.services import Services
 from core.validation import MAX_IMAGE_BYTES, GenerationParams
-from models import Generation
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +34,19 @@ ADMIT_WAIT = 1.5  # seconds the database may take before we defer anyway (Discor
 IMAGE_READ_TIMEOUT = 20.0
 
 
+def _text(refusal: Refusal) -> str:
+    return refusal_text(refusal.category, refusal.detail, lambda s: safe_text(s, 300))
+
+
 class VideoCog(commands.Cog, name="Video"):
     """The /video command and the buttons on its messages."""
 
-    def __init__(
-        self,
-        bot: commands.Bot,
-        services: Services,
-        queue: JobQueue,
-        display: JobDisplay,
-        worker: Worker | None,
-    ) -> None:
+    def __init__(self, bot: commands.Bot, services: Services, display: JobDisplay) -> None:
         self.services = services
         self.settings = services.settings
-        self.generator = services.generator
-        self.queue = queue
+        self.intake = services.intake
+        self.actions = services.actions
         self.display = display
-        self.worker = worker
 
     # ---- /video ------------------------------------------------------------------------------
 
@@ -95,14 +93,19 @@ class VideoCog(commands.Cog, name="Video"):
                 f"image: {human_size(image.size)} is more than the {human_size(MAX_IMAGE_BYTES)} allowed",
             )
             return
-        await self.start_job(interaction, params, attachment=image)
+        requester = self._requester(interaction)
+        if image is not None:
+            params = await self._with_image(interaction, params, image)
+            if params is None:
+                return
+        await self.start_job(interaction, lambda: self.intake.admit(params, requester))
 
     @video.autocomplete("model")
     async def _model_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         choices = []
-        for spec in self.generator.available_models():
+        for spec in self.intake.available_models():
             if current.lower() in spec.name.lower() or current.lower() in spec.label.lower():
                 label = f"{spec.name} — {spec.describe_limits()}"
                 choices.append(app_commands.Choice(name=label[:100], value=spec.name))
@@ -132,87 +135,75 @@ class VideoCog(commands.Cog, name="Video"):
 
     # ---- starting a job ----------------------------------------------------------------------
 
-    async def start_job(
-        self,
-        interaction: discord.Interaction,
-        params: GenerationParams,
-        attachment: discord.Attachment | None = None,
-    ) -> None:
-        """Refuse ephemerally before any defer, or defer publicly within 3 s and run the job."""
-        try:
-            self.generator.validate(params)
-        except GenerationError as exc:
-            await self._refuse(interaction, _refusal_text(exc))
-            return
-        requester = Requester(
-            user_id=interaction.user.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id
-        )
-        deferred = None
-        if attachment is not None:
-            # Reading the image may take longer than Discord's 3 s: defer first, refuse in place.
-            deferred = await interaction.response.defer(thinking=True)
-            try:
-                image = await asyncio.wait_for(attachment.read(), IMAGE_READ_TIMEOUT)
-            except (discord.HTTPException, TimeoutError):
-                await self._refuse_in_place(
-                    interaction, "image: could not download the attachment; try again"
-                )
-                return
-            params = GenerationParams(**{**params.__dict__, "image": image})
-        admit = asyncio.create_task(self._admit(params, requester))
-        if not interaction.response.is_done():
-            done, _ = await asyncio.wait({admit}, timeout=ADMIT_WAIT)
-            if admit in done and isinstance(admit.exception(), GenerationError | BotPaused):
-                await self._refuse(interaction, _refusal_text(admit.exception()))
-                return
-            if admit in done:
-                admit.result()  # an unexpected error: re-raised for the global error handler
-            deferred = await interaction.response.defer(thinking=True)
-        try:
-            gen = await admit
-        except (GenerationError, BotPaused) as exc:
-            await self._refuse_in_place(interaction, _refusal_text(exc))
-            return
-        try:
-            await self._queue_with_message(interaction, gen, getattr(deferred, "message_id", None))
-        except BaseException:
-            await self.generator.cancel(gen.id)  # nothing can show this job: never run it, refund it
-            raise
+    @staticmethod
+    def _requester(interaction: discord.Interaction) -> Requester:
+        return Requester(interaction.user.id, interaction.guild_id, interaction.channel_id)
 
-    async def _queue_with_message(
-        self, interaction: discord.Interaction, gen: Generation, message_id: int | None
+    async def _with_image(
+        self, interaction: discord.Interaction, params: GenerationParams, image: discord.Attachment
+    ) -> GenerationParams | None:
+        """Refuse a request that can't work before downloading its image; the download may take longer
+        than Discord's 3 s, so the reply is deferred first and a refusal then takes its place."""
+        if (refusal := self.intake.check(params)) is not None:
+            await self._refuse(interaction, _text(refusal))
+            return None
+        await interaction.response.defer(thinking=True)
+        try:
+            data = await asyncio.wait_for(image.read(), IMAGE_READ_TIMEOUT)
+        except (discord.HTTPException, TimeoutError):
+            await self._refuse_in_place(interaction, "image: could not download the attachment; try again")
+            return None
+        return dataclasses.replace(params, image=data)
+
+    async def start_job(
+        self, interaction: discord.Interaction, admit: Callable[[], Awaitable[Admitted | Refusal]]
     ) -> None:
-        """Remember the deferred message on the job, show it, and put the job in the queue."""
-        if message_id is None:
-            message_id = (await interaction.original_response()).id
-        channel_id = interaction.channel_id
+        """Admit, answer Discord in time, publish — or refuse, ephemerally whenever Discord still allows it."""
+        admission = asyncio.create_task(admit())
+        try:
+            if not interaction.response.is_done():
+                done, _ = await asyncio.wait({admission}, timeout=ADMIT_WAIT)
+                if admission in done and isinstance(admission.result(), Refusal):
+                    await self._refuse(interaction, _text(admission.result()))
+                    return
+                await interaction.response.defer(thinking=True)  # becomes the job's public message
+            outcome = await admission
+        except BaseException:
+            await asyncio.shield(self._withdraw_when_admitted(admission))
+            raise
+        if isinstance(outcome, Refusal):
+            await self._refuse_in_place(interaction, _text(outcome))
+            return
+        job_id = outcome.job.id
+        try:
+            target = await self._target(interaction)
+            await self.intake.publish(job_id, target)
+        except BaseException:
+            await asyncio.shield(self.intake.withdraw(job_id, "its Discord message could not be made"))
+            raise
+        self.display.show_queued(dataclasses.replace(outcome.job, status=JobStatus.QUEUED, target=target))
+
+    async def _withdraw_when_admitted(self, admission: asyncio.Task) -> None:
+        """Discord failed us before the job had a message: once admission decides, undo an admission."""
+        try:
+            outcome = await admission
+        except Exception:
+            return  # admission itself failed: its transaction left nothing behind
+        if isinstance(outcome, Admitted):
+            try:
+                await self.intake.withdraw(outcome.job.id, "Discord did not accept the reply")
+            except Exception:  # the stale-pending sweep withdraws it later
+                log.exception("job %s: withdrawing it failed", outcome.job.id)
+
+    @staticmethod
+    async def _target(interaction: discord.Interaction) -> DeliveryTarget:
+        message = await interaction.original_response()
         limit = (
             interaction.filesize_limit
             or getattr(interaction.guild, "filesize_limit", None)
             or DEFAULT_UPLOAD_LIMIT
         )
-        await self.generator.attach_message(
-            gen.id,
-            channel_id=channel_id,
-            message_id=message_id,
-            interaction_id=interaction.id,
-            token=interaction.token,
-            upload_limit=limit,
-        )
-        gen.channel_id, gen.message_id, gen.upload_limit = channel_id, message_id, limit  # as just stored
-        gen.interaction_id, gen.interaction_token = interaction.id, interaction.token
-        message = self.display.message_for(gen)
-        assert message is not None, "the job has its message ids now"
-        self.display.track(gen, message).updater.push(Progress(0, "Queued", queued=True))
-        await self.queue.enqueue(gen.id)
-        if self.worker is not None:
-            self.worker.wake()
-
-    async def _admit(self, params: GenerationParams, requester: Requester) -> Generation:
-        await ensure_accepting()
-        return await self.generator.create_job(
-            params, requester, max_waiting=self.queue.policy.user_max_queued
-        )
+        return DeliveryTarget(interaction.channel_id, message.id, interaction.id, interaction.token, limit)
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
         embed = notice_embed("Can't make that video", text)
@@ -225,75 +216,31 @@ class VideoCog(commands.Cog, name="Video"):
         """After a public defer the message can't become ephemeral: it becomes the refusal."""
         await interaction.edit_original_response(embed=notice_embed("Can't make that video", text), view=None)
 
-    # ---- buttons -----------------------------------------------------------------------------------
+    # ---- buttons (reached through bot.job_buttons, see cogs/ui/buttons.py) ---------------------------
 
     async def on_cancel_click(self, interaction: discord.Interaction, job_id: int) -> None:
-        """Cancel: requester or admin."""
-        gen = await self.generator.find_job(job_id)
-        if gen is None:
-            await self._refuse(interaction, f"Job #{job_id} does not exist.")
-            return
-        if interaction.user.id != gen.user_id and not is_admin(interaction, self.settings.admin_user_ids):
-            await self._refuse(
-                interaction, "Only the person who asked for this video (or an admin) can cancel it."
+        """Cancel (requester or admin): the click is answered first; the message shows it right after."""
+        await interaction.response.defer()
+        outcome = await self.actions.cancel(job_id, actor_of(interaction, self.settings.admin_user_ids))
+        if not outcome.ok:
+            await interaction.followup.send(
+                embed=notice_embed("Can't cancel", outcome.refusal), ephemeral=True
             )
             return
-        if not await self.generator.cancel(job_id):
-            await self._refuse(interaction, f"Job #{job_id} has already finished.")
-            return
-        await self.display.untrack(job_id)
-        gen = await self.generator.get_job(job_id)
-        log.info("job %s cancelled by user %s", job_id, interaction.user.id)
-        body = failure_text(gen.error_type, gen.refunded)
-        await interaction.response.edit_message(
-            embed=job_embed(gen, gen.status, body, demo=gen.provider == "demo"), view=finished_view(job_id)
-        )
-        await self.generator.mark_delivered(job_id)
+        self.display.deliver_soon(job_id)
 
     async def on_regenerate_click(self, interaction: discord.Interaction, job_id: int) -> None:
         """Regenerate: the same request again, charged to whoever clicks."""
-        gen = await self.generator.find_job(job_id)
-        if gen is None:
-            await self._refuse(interaction, f"Job #{job_id} does not exist.")
-            return
-        try:
-            params = self.generator.params_of(gen, new_seed=random.randrange(2**32))
-        except GenerationError as exc:
-            await self._refuse(interaction, exc.detail)
-            return
-        await self.start_job(interaction, params)
+        requester = self._requester(interaction)
+        await self.start_job(interaction, lambda: self.actions.regenerate(job_id, requester))
 
     async def on_delete_click(self, interaction: discord.Interaction, job_id: int) -> None:
         """Delete: requester, or someone who may manage messages here."""
-        gen = await self.generator.find_job(job_id)
-        allowed = gen is not None and (
-            interaction.user.id == gen.user_id
-            or interaction.permissions.manage_messages
-            or is_admin(interaction, self.settings.admin_user_ids)
-        )
-        if not allowed:
-            await self._refuse(
-                interaction, "Only the person who asked for this video, or a moderator, can delete it."
-            )
+        outcome = await self.actions.delete(job_id, actor_of(interaction, self.settings.admin_user_ids))
+        if not outcome.ok:
+            await self._refuse(interaction, outcome.refusal)
             return
         await interaction.response.defer()
         if interaction.message is not None:
             with contextlib.suppress(discord.NotFound):
                 await interaction.message.delete()
-        await mark_deleted(job_id)
-        log.info("job %s: message deleted by user %s", job_id, interaction.user.id)
-
-
-def _refusal_text(exc: BaseException | None) -> str:
-    """What a refused user reads: the exact field problem, or the category's advice with its reason."""
-    if isinstance(exc, GenerationError):
-        if exc.category is ErrorCategory.INVALID_REQUEST:
-            return exc.detail
-        if exc.category in (
-            ErrorCategory.USER_QUOTA_EXCEEDED,
-            ErrorCategory.BLOCKED,
-            ErrorCategory.SPEND_CAP_REACHED,
-        ):
-            return f"{exc.user_message}\n({safe_text(exc.detail, 300)})"
-        return exc.user_message
-    return str(exc)

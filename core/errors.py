@@ -10,6 +10,8 @@ class ErrorCategory(StrEnum):
 
     INVALID_REQUEST = "invalid_request"
     USER_QUOTA_EXCEEDED = "user_quota_exceeded"
+    TOO_MANY_WAITING = "too_many_waiting"
+    PAUSED = "paused"
     BLOCKED = "blocked"
     SPEND_CAP_REACHED = "spend_cap_reached"
     PROVIDER_QUOTA_EXCEEDED = "provider_quota_exceeded"
@@ -25,6 +27,8 @@ class ErrorCategory(StrEnum):
 USER_MESSAGES: dict[ErrorCategory, str] = {
     ErrorCategory.INVALID_REQUEST: "The request was not valid. Fix the option named above and try again.",
     ErrorCategory.USER_QUOTA_EXCEEDED: "You have used your video quota for today. It resets at midnight UTC.",
+    ErrorCategory.TOO_MANY_WAITING: "You have as many videos waiting as allowed. Wait until one starts, then try again.",
+    ErrorCategory.PAUSED: "New videos are paused by an admin right now. Jobs already running will finish; try later.",
     ErrorCategory.BLOCKED: "You are not allowed to generate videos here. Ask a server admin if this is a mistake.",
     ErrorCategory.SPEND_CAP_REACHED: "The bot has reached today's spending limit. Try again after midnight UTC.",
     ErrorCategory.PROVIDER_QUOTA_EXCEEDED: "The video service is rate-limiting us right now. Try again in a few minutes.",

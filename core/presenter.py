@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.accounts.quotas import QuotaStatus
 from core.errors import USER_MESSAGES, ErrorCategory
 from core.jobs.progress import format_elapsed
-from models import GenerationStatus
+from core.jobs.views import JobStatus as GenerationStatus
 
 STATUS_ICONS = {
     GenerationStatus.PENDING: "⏳",
@@ -64,3 +66,23 @@ def failure_text(error_type: str | None, refunded: bool, detail: str | None = No
             "Your quota was refunded." if refunded else "This job still counts against today's quota."
         )
     return "\n".join(lines)
+
+
+SHOWS_REASON = frozenset(
+    {
+        ErrorCategory.USER_QUOTA_EXCEEDED,
+        ErrorCategory.TOO_MANY_WAITING,
+        ErrorCategory.BLOCKED,
+        ErrorCategory.SPEND_CAP_REACHED,
+    }
+)
+
+
+def refusal_text(category: ErrorCategory, detail: str, escape: Callable[[str], str] = str) -> str:
+    """What a refused user reads: the exact field problem, or the category's advice with its reason
+    (`escape` makes the reason safe to show, e.g. an admin's block reason in Discord markdown)."""
+    if category is ErrorCategory.INVALID_REQUEST:
+        return detail
+    if category in SHOWS_REASON:
+        return f"{USER_MESSAGES[category]}\n({escape(detail)})"
+    return USER_MESSAGES[category]

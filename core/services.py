@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.accounts.admin import AdminService
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, load_catalog
-from core.jobs.generator import Generator
+from core.errors import GenerationError
+from core.jobs.actions import JobActions
+from core.jobs.delivery import DeliveryLedger
+from core.jobs.intake import Intake
+from core.jobs.progress import ProgressCallback
 from core.jobs.queue import JobQueue, QueuePolicy
+from core.jobs.results import Results
+from core.jobs.runner import JobRunner
+from core.jobs.views import GenerationResult, Requester
+from core.jobs.worker import JobHooks, Worker
 from core.platform.clock import utcnow
 from core.platform.coordination import RateLimiter
 from core.platform.settings import Settings, SettingsError
 from core.providers.base import Provider
+from core.validation import GenerationParams
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +57,17 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
 
 @dataclass
 class Services:
-    """Everything the bot and the CLI call into."""
+    """Everything the bot, the workers and the CLI call into."""
 
     settings: Settings
     catalog: Catalog
     providers: dict[str, Provider]
     quotas: QuotaService
-    generator: Generator
+    intake: Intake
+    runner: JobRunner
+    actions: JobActions
+    results: Results
+    deliveries: DeliveryLedger
     admin: AdminService
 
     def queue_policy(self) -> QueuePolicy:
@@ -70,12 +84,30 @@ class Services:
         """The queue as seen by worker `owner`; abandoned jobs are failed with a refund."""
 
         async def abandon(job_id: int, error) -> None:
-            await self.generator.abandon(job_id, error, expired_before=utcnow())
+            await self.runner.abandon(job_id, error, expired_before=utcnow())
 
         return JobQueue(self.queue_policy(), owner, on_abandoned=abandon)
 
+    def worker(self, queue: JobQueue, slots: int, hooks_for: Callable[[int], Awaitable[JobHooks]]) -> Worker:
+        """A worker with `slots` slots on `queue`, woken whenever this process publishes a job."""
+        worker = Worker(self.runner, queue, slots=slots, intake=self.intake, hooks_for=hooks_for)
+        self.intake.on_published(worker.wake)
+        return worker
+
+    async def generate(
+        self, params: GenerationParams, requester: Requester, progress: ProgressCallback | None = None
+    ) -> GenerationResult:
+        """Admit a job and run it to the end right here (the CLI). Refusals come back as error results."""
+        try:
+            job = await self.intake.create_job(params, requester)
+        except GenerationError as exc:
+            log.info("request from user %s refused: %s", requester.user_id, exc.detail)
+            return GenerationResult.from_error(exc)
+        return await self.runner.run_job(job.id, progress)
+
     async def aclose(self) -> None:
-        """Close provider HTTP sessions."""
+        """Wait for background provider cancels, then close provider HTTP sessions."""
+        await self.runner.drain()
         for provider in self.providers.values():
             try:
                 await provider.aclose()
@@ -103,13 +135,31 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
             rates[spec.provider] = min(
                 rates.get(spec.provider, spec.requests_per_minute), spec.requests_per_minute
             )
-    generator = Generator(
-        rate_limiter=RateLimiter(rates),
+    intake = Intake(
         catalog=catalog,
         providers=providers,
         quotas=quotas,
         output_dir=settings.output_dir,
         default_model=settings.default_model,
+        max_waiting=settings.user_max_queued,
+    )
+    runner = JobRunner(
+        rate_limiter=RateLimiter(rates),
+        catalog=catalog,
+        providers=providers,
+        quotas=quotas,
+        output_dir=settings.output_dir,
         max_video_bytes=settings.max_video_bytes,
     )
-    return Services(settings, catalog, providers, quotas, generator, AdminService(quotas))
+    return Services(
+        settings,
+        catalog,
+        providers,
+        quotas,
+        intake,
+        runner,
+        JobActions(intake, runner),
+        Results(quotas, notify_after=settings.notify_after),
+        DeliveryLedger(),
+        AdminService(quotas),
+    )

@@ -57,7 +57,7 @@ class Generation(Model):
     provider_job_id = fields.CharField(max_length=500, null=True)
     submit_started_at = fields.DatetimeField(null=True)  # set before the create call: never submit twice
     attempts = fields.IntField(default=0)  # claims that ended without a clean hand-back
-    lease_owner = fields.CharField(max_length=64, null=True)  # the worker running it
+    lease_owner = fields.CharField(max_length=64, null=True)  # the claim's lease token (worker + claim id)
     lease_expires_at = fields.DatetimeField(null=True)  # the worker must extend it; expired = abandoned
 
     video_path = fields.CharField(max_length=1000, null=True)
@@ -71,6 +71,9 @@ class Generation(Model):
     refunded = fields.BooleanField(default=False)
     deleted = fields.BooleanField(default=False)  # the Discord message was deleted; history keeps the row
     delivered_at = fields.DatetimeField(null=True)  # the final result was shown in Discord
+    delivery_attempts = fields.IntField(default=0)  # final edits (and fallback posts) that failed
+    delivery_retry_at = fields.DatetimeField(null=True)  # the delivery sweep waits until then
+    undeliverable = fields.BooleanField(default=False)  # gave up after MAX_DELIVERY_ATTEMPTS; shown in /history
     spend_released = fields.BooleanField(default=False)
 
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -85,4 +88,5 @@ class Generation(Model):
             ("status", "created_at"),
             ("model", "status"),
             ("status", "lease_expires_at"),
+            ("delivered_at", "completed_at"),  # the delivery sweep's "finished, not yet shown"
         )

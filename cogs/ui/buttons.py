@@ -1,85 +1,76 @@
-"""Buttons on a job's message. Their custom_id carries the job id, so they work after a restart."""
+"""Buttons on a job's message. Their custom_id carries the job id, so they work after a restart.
+
+A click reaches its handler through `client.job_buttons` (wired in bot.py), an object with the
+`JobButtonHandler` methods — buttons never import a cog.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import ClassVar, Protocol
 
 import discord
 
 from cogs.ui.errors import GuardedItem
 
-if TYPE_CHECKING:
-    from cogs.video import VideoCog
+
+class JobButtonHandler(Protocol):
+    """What the job buttons call."""
+
+    async def on_cancel_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
+    async def on_regenerate_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
+    async def on_delete_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
 
 
-def _cog(interaction: discord.Interaction) -> VideoCog:
-    cog = interaction.client.get_cog("Video")  # type: ignore[union-attr]
-    assert cog is not None, "the Video cog is loaded in setup_hook"
-    return cog  # type: ignore[return-value]
+def _handler(interaction: discord.Interaction) -> JobButtonHandler:
+    return interaction.client.job_buttons  # type: ignore[attr-defined]  # set in bot.py
 
 
-class CancelButton(GuardedItem, template=r"video:cancel:(?P<job>\d+)"):
+class _JobButton(GuardedItem, template=r"(?!)"):
+    """One action on one job: `ACTION` names it in the custom_id, `handle` does it."""
+
+    ACTION: ClassVar[str]
+    LABEL: ClassVar[str]
+    STYLE: ClassVar[discord.ButtonStyle]
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label=self.LABEL, style=self.STYLE, custom_id=f"video:{self.ACTION}:{job_id}")
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> _JobButton:
+        return cls(int(match["job"]))
+
+
+class CancelButton(_JobButton, template=r"video:cancel:(?P<job>\d+)"):
     """Cancel a queued or running job (requester or admin)."""
 
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cancel", style=discord.ButtonStyle.danger, custom_id=f"video:cancel:{job_id}"
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> CancelButton:
-        return cls(int(match["job"]))
+    ACTION, LABEL, STYLE = "cancel", "Cancel", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).on_cancel_click(interaction, self.job_id)
+        await _handler(interaction).on_cancel_click(interaction, self.job_id)
 
 
-class RegenerateButton(GuardedItem, template=r"video:regen:(?P<job>\d+)"):
+class RegenerateButton(_JobButton, template=r"video:regen:(?P<job>\d+)"):
     """Run the same request again (new seed where the model takes one); goes through quota."""
 
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Regenerate", style=discord.ButtonStyle.primary, custom_id=f"video:regen:{job_id}"
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> RegenerateButton:
-        return cls(int(match["job"]))
+    ACTION, LABEL, STYLE = "regen", "Regenerate", discord.ButtonStyle.primary
 
     async def run(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).on_regenerate_click(interaction, self.job_id)
+        await _handler(interaction).on_regenerate_click(interaction, self.job_id)
 
 
-class DeleteButton(GuardedItem, template=r"video:delete:(?P<job>\d+)"):
+class DeleteButton(_JobButton, template=r"video:delete:(?P<job>\d+)"):
     """Delete the message (requester or Manage Messages); history keeps the job, marked deleted."""
 
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Delete", style=discord.ButtonStyle.secondary, custom_id=f"video:delete:{job_id}"
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> DeleteButton:
-        return cls(int(match["job"]))
+    ACTION, LABEL, STYLE = "delete", "Delete", discord.ButtonStyle.secondary
 
     async def run(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).on_delete_click(interaction, self.job_id)
+        await _handler(interaction).on_delete_click(interaction, self.job_id)
 
 
 def running_view(job_id: int) -> discord.ui.View:

@@ -1,44 +1,40 @@
 """Showing jobs in Discord: live progress, queue positions, and the final result — exactly once.
 
-Any process can show a job: its message is addressed by ids stored on the job row. The worker that runs
+Any process can show a job: its message is addressed by the job's `DeliveryTarget`. The worker that runs
 a job edits its progress; the process that runs the display loop keeps waiting jobs' queue positions
-current and delivers results that finished while nobody could (a restart, Discord down).
+current and delivers results that finished while nobody could (a restart, Discord down). What to show
+comes from core (`Results.prepare`); the bookkeeping of deliveries too (`DeliveryLedger`): this module
+renders and sends. Time is injected (`clock`), so tests drive it without sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import discord
 
 from cogs.ui.buttons import finished_view, running_view
 from cogs.ui.embeds import job_embed
 from cogs.ui.message import JobMessage, MessageGone
-from core.errors import GenerationError
-from core.jobs.generator import GenerationResult, result_of
+from core.jobs import store
 from core.jobs.positions import PositionRefresh
 from core.jobs.progress import DOWNLOADING, progress_line
 from core.jobs.queue import JobQueue
+from core.jobs.results import ResultView
+from core.jobs.views import GenerationResult, JobStatus, JobView
 from core.jobs.worker import JobHooks, no_hooks
 from core.media.files import human_size
-from core.media.transcode import fit_to_size
-from core.platform.clock import utc_day, utcnow
+from core.platform.clock import REAL_CLOCK, Clock
+from core.platform.supervise import every
 from core.platform.throttle import CoalescingUpdater, StopUpdates
-from core.presenter import failure_text, finished_line, quota_left
 from core.services import Services
-from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
-REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered for this long gets delivered
-SWEEP_EVERY = 30.0
+SWEEP_EVERY = 30.0  # seconds between delivery sweeps
 BRIEF_STAGES_FROM = DOWNLOADING[0]  # Downloading, Complete
 BRIEF_STAGE_GRACE = 1.0  # seconds such a stage must last before its progress edit is sent
 ARRIVAL_MARGIN = 0.1  # edits are spaced 10 % more than EDIT_INTERVAL (see JobDisplay.edit_spacing)
@@ -58,39 +54,48 @@ class Progress:
 class Tracked:
     """One job's message and the updater that edits it."""
 
-    def __init__(self, display: JobDisplay, gen: Generation, message: JobMessage) -> None:
-        self.gen = gen
+    def __init__(self, display: JobDisplay, job: JobView, message: JobMessage) -> None:
+        self.job = job
         self.message = message
+        self.clock = display.clock
         self.running_here = False  # a worker of this process runs it (and will deliver it)
-        self.waiting_seen_at = display.monotonic()  # last time it was waiting or running here
-        self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(self._send, display.edit_spacing)
-        self._held: asyncio.TimerHandle | None = None
+        self.waiting_seen_at = display.clock.monotonic()  # last time it was waiting or running here
+        self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(
+            self._send, display.edit_spacing, monotonic=display.clock.monotonic, sleep=display.clock.sleep
+        )
+        self._held: asyncio.Task[None] | None = None
 
     def progress(self, percent: int, stage: str) -> None:
         """Show a new stage. Downloading and Complete usually last a moment: they are shown only if they
         last BRIEF_STAGE_GRACE, so they never hold back the final edit by a whole EDIT_INTERVAL."""
-        if self._held is not None:
-            self._held.cancel()
-            self._held = None
+        self._release_held()
         state = Progress(percent, stage)
         if percent >= BRIEF_STAGES_FROM:
-            self._held = asyncio.get_running_loop().call_later(BRIEF_STAGE_GRACE, self.updater.push, state)
+            self._held = asyncio.create_task(self._push_later(state))
         else:
             self.updater.push(state)
 
-    async def close(self) -> float:
-        """No more progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
+    async def _push_later(self, state: Progress) -> None:
+        await self.clock.sleep(BRIEF_STAGE_GRACE)
+        self.updater.push(state)
+
+    def _release_held(self) -> None:
         if self._held is not None:
             self._held.cancel()
+            self._held = None
+
+    async def close(self) -> float:
+        """No more progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
+        self._release_held()
         await self.updater.close()
         return self.updater.next_send_in()
 
     async def _send(self, state: Progress) -> None:
-        status = GenerationStatus.QUEUED if state.queued else GenerationStatus.PROCESSING
-        body = progress_line(state.percent, state.stage, (utcnow() - self.gen.created_at).total_seconds())
-        embed = job_embed(self.gen, status, body, demo=self.gen.provider == "demo")
+        status = JobStatus.QUEUED if state.queued else JobStatus.PROCESSING
+        elapsed = (self.clock.now() - self.job.created_at).total_seconds()
+        embed = job_embed(self.job, status, progress_line(state.percent, state.stage, elapsed))
         try:
-            await self.message.edit(embed=embed, view=running_view(self.gen.id))
+            await self.message.edit(embed=embed, view=running_view(self.job.id))
         except MessageGone as exc:
             raise StopUpdates from exc
         except discord.HTTPException as exc:
@@ -99,7 +104,7 @@ class Tracked:
             # Discord allows only a few edits of a message older than an hour: keep them for the
             # result (which falls back to a new message if they are gone) and stop showing progress.
             log.info(
-                "job %s: Discord refuses more edits of its hour-old message; progress stops", self.gen.id
+                "job %s: Discord refuses more edits of its hour-old message; progress stops", self.job.id
             )
             raise StopUpdates from exc
 
@@ -108,138 +113,125 @@ class JobDisplay:
     """Tracks the messages of jobs this process shows, and delivers results."""
 
     def __init__(
-        self,
-        bot: discord.Client,
-        services: Services,
-        queue: JobQueue,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
+        self, bot: discord.Client, services: Services, queue: JobQueue, *, clock: Clock = REAL_CLOCK
     ) -> None:
         self.bot = bot
         self.services = services
-        self.generator = services.generator
+        self.results = services.results
+        self.ledger = services.deliveries
         self.settings = services.settings
         self.queue = queue
+        self.clock = clock
         self.edit_interval = services.settings.edit_interval
         # Edits are spaced a little more than EDIT_INTERVAL so that, even when a busy event loop delays
         # one request more than the next, they still *arrive* at least EDIT_INTERVAL apart.
         self.edit_spacing = self.edit_interval * (1 + ARRIVAL_MARGIN)
-        self.monotonic = monotonic
-        self.refresh = PositionRefresh(monotonic=monotonic)
+        self.refresh = PositionRefresh(monotonic=clock.monotonic)
         self.tracked: dict[int, Tracked] = {}
         self._no_message: set[int] = set()  # waiting jobs with no Discord message (e.g. from the CLI)
         self._delivering: set[int] = set()
 
-    def message_for(self, gen: Generation) -> JobMessage | None:
-        """The job's message from its stored ids, or None when it has none (e.g. a CLI job)."""
-        if not gen.channel_id or not gen.message_id:
-            return None
-        tracked = self.tracked.get(gen.id)
+    def message_for(self, job: JobView) -> JobMessage | None:
+        """The job's message from its delivery target, or None when it has none (e.g. a CLI job)."""
+        tracked = self.tracked.get(job.id)
         if tracked is not None:
             return tracked.message
+        target = job.target
+        if target is None:
+            return None
 
-        async def forget_token() -> None:
-            await self.generator.forget_token(gen.id)
+        async def token_dead() -> None:
+            await self.ledger.token_dead(job.id)
 
         return JobMessage(
             self.bot,
-            requester_id=gen.user_id,
-            channel_id=gen.channel_id,
-            message_id=gen.message_id,
-            interaction_id=gen.interaction_id,
-            token=gen.interaction_token,
-            on_token_dead=forget_token,
+            requester_id=job.user_id,
+            channel_id=target.channel_id,
+            message_id=target.message_id,
+            interaction_id=target.interaction_id,
+            token=target.token,
+            now=self.clock.now,
+            on_token_dead=token_dead,
         )
 
-    def track(self, gen: Generation, message: JobMessage) -> Tracked:
+    def track(self, job: JobView, message: JobMessage) -> Tracked:
         """Start (or keep) showing this job's progress."""
-        if gen.id not in self.tracked:
-            self.tracked[gen.id] = Tracked(self, gen, message)
-        return self.tracked[gen.id]
+        if job.id not in self.tracked:
+            self.tracked[job.id] = Tracked(self, job, message)
+        return self.tracked[job.id]
 
-    async def untrack(self, generation_id: int) -> float:
+    def show_queued(self, job: JobView) -> None:
+        """A job this process just published: its message says Queued at once."""
+        message = self.message_for(job)
+        if message is not None:
+            self.track(job, message).updater.push(Progress(0, "Queued", queued=True))
+
+    async def untrack(self, job_id: int) -> float:
         """Stop progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
-        tracked = self.tracked.pop(generation_id, None)
+        tracked = self.tracked.pop(job_id, None)
         return await tracked.close() if tracked is not None else 0.0
 
-    async def hooks_for(self, generation_id: int) -> JobHooks:
+    async def hooks_for(self, job_id: int) -> JobHooks:
         """Progress and delivery for a job a worker of this process just claimed."""
-        tracked = self.tracked.get(generation_id)  # queued by this process: already known
+        tracked = self.tracked.get(job_id)  # queued by this process: already known
         if tracked is None:
-            gen = await self.generator.get_job(generation_id)
-            message = self.message_for(gen)
+            job = await store.get(job_id)
+            message = self.message_for(job)
             if message is None:
-                return await no_hooks(generation_id)
-            tracked = self.track(gen, message)
+                return await no_hooks(job_id)
+            tracked = self.track(job, message)
         tracked.running_here = True
 
         async def progress(percent: int, stage: str) -> None:
             tracked.progress(percent, stage)
 
-        async def deliver(result: GenerationResult) -> None:
-            await self.deliver(generation_id)
+        async def deliver(_result: GenerationResult) -> None:
+            await self.deliver(job_id)
 
         return JobHooks(progress, deliver)
 
     # ---- delivery --------------------------------------------------------------------------------
 
-    async def deliver(self, generation_id: int) -> None:
+    async def deliver(self, job_id: int) -> None:
         """The final edit: the mp4 in the same message, or the failure; then one ping if it took long.
 
         Editing the message to its final state is idempotent, so two processes may both do it; only the
-        one whose `delivered_at` update wins sends the notification.
+        one whose `delivered` mark wins sends the notification. A delivery that fails — the message and
+        the channel both unreachable — is counted by the ledger, retried later, and given up visibly.
         """
-        if generation_id in self._delivering:
+        if job_id in self._delivering:
             return
-        self._delivering.add(generation_id)
+        self._delivering.add(job_id)
         try:
-            gen = await self.generator.get_job(generation_id)
-            message = self.message_for(gen)  # the tracked one, if any: it knows whether the token died
-            ready_at = time.monotonic() + await self.untrack(generation_id)  # the updater's clock
-            if message is None or not gen.status.is_terminal or gen.delivered_at is not None:
+            job = await store.get(job_id)
+            message = self.message_for(job)  # the tracked one, if any: it knows whether the token died
+            ready_at = self.clock.monotonic() + await self.untrack(job_id)  # the updater's clock
+            if message is None or not job.finished or job.delivered:
                 return  # nothing to show, not over yet, or already shown (e.g. by the Cancel button)
-            result = result_of(gen)
-            upload_limit = gen.upload_limit or DEFAULT_UPLOAD_LIMIT
-            body, upload = await self._result_body(gen, result, upload_limit)
-            await asyncio.sleep(max(0.0, ready_at - time.monotonic()))  # the final edit keeps the pace too
-            posted_new = await self._final_edit(gen, message, body, upload)
-            if await self.generator.mark_delivered(gen.id):
-                took = (gen.completed_at - gen.created_at).total_seconds() if gen.completed_at else 0.0
-                if took > self.settings.notify_after and not posted_new:
-                    await self._notify(gen, message)
+            limit = (job.target.upload_limit if job.target else None) or DEFAULT_UPLOAD_LIMIT
+            result = await self.results.prepare(job_id, limit)
+            await self.clock.sleep(
+                max(0.0, ready_at - self.clock.monotonic())
+            )  # the final edit keeps the pace
+            try:
+                posted_new = await self._final_edit(result, message)
+            except (MessageGone, discord.HTTPException) as exc:
+                await self.ledger.failed(job_id, str(exc))
+                return
+            if await self.ledger.delivered(job_id) and result.notify and not posted_new:
+                await self._notify(job, message)
         finally:
-            self._delivering.discard(generation_id)
+            self._delivering.discard(job_id)
 
-    async def _result_body(
-        self, gen: Generation, result: GenerationResult, limit: int
-    ) -> tuple[str, Path | None]:
-        if result.status != "success" or not result.video_path:
-            return failure_text(result.error_type, result.refunded, result.error_detail), None
-        status = await self.services.quotas.status(gen.user_id, utc_day(gen.created_at))
-        took = (gen.completed_at - gen.created_at).total_seconds() if gen.completed_at else result.duration
-        line = finished_line(float(gen.video_seconds), took, gen.estimated_cost_usd, quota_left(status))
-        source = Path(result.video_path)
-        try:
-            fitted = await fit_to_size(source, source.with_name(source.stem + ".upload.mp4"), limit)
-        except GenerationError as exc:
-            size = await asyncio.to_thread(lambda: source.stat().st_size if source.exists() else 0)
-            return (
-                f"{line}\nThe video is {human_size(size)}, more than this channel accepts ({human_size(limit)}),"
-                f" even re-encoded. It stays in your /history. ({exc.detail})",
-                None,
-            )
-        if fitted.reencoded:
-            line += f"\nRe-encoded to {human_size(fitted.size_bytes)} to fit the upload limit."
-        return line, fitted.path
-
-    async def _final_edit(self, gen: Generation, message: JobMessage, body: str, upload: Path | None) -> bool:
+    async def _final_edit(self, result: ResultView, message: JobMessage) -> bool:
         """Edit the result in; True when it had to go into a new message instead."""
-        demo = gen.provider == "demo"
-        embed = job_embed(gen, gen.status, body, demo=demo)
-        view = finished_view(gen.id)
+        job = result.job
+        embed = job_embed(job, job.status, result.body)
+        view = finished_view(job.id)
+        upload = result.upload
 
         def files() -> list[discord.File]:  # a File is consumed by one request: build it per attempt
-            return [discord.File(upload, filename=f"video_{gen.id}.mp4")] if upload else []
+            return [discord.File(upload, filename=f"video_{job.id}.mp4")] if upload else []
 
         try:
             try:
@@ -248,53 +240,53 @@ class JobDisplay:
                 if exc.status != 413 or upload is None:
                     raise
                 # Discord refused the size although we checked it: say so instead of uploading.
-                size = await asyncio.to_thread(lambda: upload.stat().st_size)
-                note = f"{body}\nDiscord refused the {human_size(size)} upload; the video stays in your /history."
-                embed = job_embed(gen, gen.status, note, demo=demo)
+                note = (
+                    f"{result.body}\nDiscord refused the {human_size(result.upload_bytes)} upload;"
+                    " the video stays in your /history."
+                )
+                embed = job_embed(job, job.status, note)
                 upload = None
                 await message.edit(embed=embed, attachments=[], view=view)
             return False
         except (MessageGone, discord.HTTPException) as exc:
-            log.warning("job %s: editing the result in failed (%s); posting a new message", gen.id, exc)
+            log.warning("job %s: editing the result in failed (%s); posting a new message", job.id, exc)
             await message.post_new("your video job finished:", embed=embed, files=files(), view=view)
-            await self.generator.attach_message(
-                gen.id, channel_id=message.channel_id, message_id=message.message_id
-            )
+            await self.ledger.moved(job.id, message.channel_id, message.message_id)
             return True
 
-    async def _notify(self, gen: Generation, message: JobMessage) -> None:
+    async def _notify(self, job: JobView, message: JobMessage) -> None:
         try:
             await message.notify(f"your video is ready: {message.jump_url}")
         except discord.HTTPException as exc:
-            log.warning("job %s: could not notify the requester: %s", gen.id, exc)
+            log.warning("job %s: could not notify the requester: %s", job.id, exc)
 
-    # ---- the display loop ----------------------------------------------------------------------------
+    def deliver_soon(self, job_id: int) -> None:
+        """Deliver in the background (e.g. after a Cancel: the click is answered first)."""
+        task = asyncio.create_task(self.deliver(job_id), name=f"deliver-{job_id}")
+        task.add_done_callback(_log_delivery_error)
+
+    # ---- the display loops ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Keep queue positions current every EDIT_INTERVAL and deliver what nobody delivered."""
-        last_sweep = -SWEEP_EVERY
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await self.show_positions()
-                if loop.time() - last_sweep >= SWEEP_EVERY:
-                    last_sweep = loop.time()
-                    await self.deliver_missed()
-            except Exception:  # the display must survive a database hiccup
-                log.exception("job display loop failed; retrying")
-            await asyncio.sleep(max(self.edit_interval, 0.5))
+        """Keep queue positions current every EDIT_INTERVAL and deliver what nobody delivered (both supervised)."""
+        await asyncio.gather(
+            every(
+                "queue positions", max(self.edit_interval, 0.5), self.show_positions, sleep=self.clock.sleep
+            ),
+            every("delivery sweep", SWEEP_EVERY, self.deliver_missed, sleep=self.clock.sleep),
+        )
 
     async def show_positions(self) -> None:
         """Push `Queued · position p of n` to waiting jobs' messages (see core.jobs.positions for the pace)."""
         positions = await self.queue.positions()
         due = self.refresh.due(positions)
         unseen = [job_id for job_id in due if job_id not in self.tracked and job_id not in self._no_message]
-        for gen in await self.generator.jobs(unseen) if unseen else []:
-            message = self.message_for(gen)
+        for job in await store.views(unseen) if unseen else []:
+            message = self.message_for(job)
             if message is None:
-                self._no_message.add(gen.id)
+                self._no_message.add(job.id)
             else:
-                self.track(gen, message)
+                self.track(job, message)
         for job_id, (place, total) in due.items():
             tracked = self.tracked.get(job_id)
             if tracked is not None and not tracked.running_here:  # a place read just before it started
@@ -303,7 +295,7 @@ class JobDisplay:
 
     async def _forget_left_line(self, positions: dict[int, tuple[int, int]]) -> None:
         """Stop tracking jobs that left the line and that no worker here runs (another process does)."""
-        now = self.monotonic()
+        now = self.clock.monotonic()
         self._no_message &= positions.keys()
         for job_id, tracked in list(self.tracked.items()):
             if job_id in positions or tracked.running_here:
@@ -312,6 +304,18 @@ class JobDisplay:
                 await self.untrack(job_id)
 
     async def deliver_missed(self) -> None:
-        """Results that finished while the bot was down or Discord unreachable."""
-        for job_id in await self.generator.undelivered(older_than=utcnow() - REDELIVER_AFTER):
-            await self.deliver(job_id)
+        """Results that finished while the bot was down or Discord unreachable; one failure never stops the rest."""
+        for job_id in await self.ledger.due():
+            try:
+                await self.deliver(job_id)
+            except Exception as exc:  # e.g. the database blinked while preparing this one
+                log.exception("job %s: delivering a missed result failed", job_id)
+                try:
+                    await self.ledger.failed(job_id, repr(exc))
+                except Exception:
+                    log.exception("job %s: recording the failed delivery failed", job_id)
+
+
+def _log_delivery_error(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background delivery failed", exc_info=task.exception())

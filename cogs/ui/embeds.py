@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import discord
 
+from core.jobs.views import JobStatus as GenerationStatus
+from core.jobs.views import JobView
 from core.presenter import params_line, truncate
-from models import Generation, GenerationStatus
 
 COLOURS = {
     GenerationStatus.PENDING: discord.Colour.light_grey(),
@@ -32,15 +33,15 @@ def safe_text(text: str, limit: int) -> str:
     return truncate(escaped, limit)
 
 
-def job_embed(gen: Generation, status: GenerationStatus, body: str, *, demo: bool) -> discord.Embed:
-    """The one embed of a job's message."""
+def job_embed(job: JobView, status: GenerationStatus, body: str) -> discord.Embed:
+    """The one embed of a job's message (the demo model's results say they are not AI output)."""
     embed = discord.Embed(title=TITLES[status], colour=COLOURS[status])
-    embed.add_field(name="Prompt", value=safe_text(gen.prompt, PROMPT_LIMIT) or "—", inline=False)
-    embed.add_field(name="Model", value=params_line(gen.config, gen.model), inline=False)
+    embed.add_field(name="Prompt", value=safe_text(job.prompt, PROMPT_LIMIT) or "—", inline=False)
+    embed.add_field(name="Model", value=params_line(job.config, job.model), inline=False)
     if body:
         embed.add_field(name="Status", value=truncate(body, 1024), inline=False)
-    footer = f"Job #{gen.id}"
-    if demo:
+    footer = f"Job #{job.id}"
+    if job.is_demo:
         footer += " · demo model: a rendered test pattern, not AI output"
     embed.set_footer(text=footer)
     return embed

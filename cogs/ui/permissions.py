@@ -6,6 +6,8 @@ from collections.abc import Collection
 
 import discord
 
+from core.jobs.actions import Actor
+
 
 def is_admin(interaction: discord.Interaction, admin_ids: Collection[int]) -> bool:
     """ADMIN_USER_IDS always; in a server also anyone with Manage Server there; in DMs only the list."""
@@ -14,3 +16,13 @@ def is_admin(interaction: discord.Interaction, admin_ids: Collection[int]) -> bo
     if interaction.guild_id is None:
         return False
     return bool(interaction.permissions.manage_guild)
+
+
+def actor_of(interaction: discord.Interaction, admin_ids: Collection[int]) -> Actor:
+    """Who is acting, with what Discord lets them do here."""
+    perms = interaction.permissions
+    return Actor(
+        interaction.user.id,
+        is_admin=is_admin(interaction, admin_ids),
+        manages_messages=bool(perms and perms.manage_messages),
+    )

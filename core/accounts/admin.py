@@ -12,12 +12,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from core.accounts.quotas import QuotaService
-from core.platform.state import get_state, set_state
+from core.platform.state import PAUSED_KEY, get_state, set_state
 from models import DailyUsage, Generation, GenerationStatus, User
 
 log = logging.getLogger(__name__)
-
-PAUSED_KEY = "paused"
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,7 @@ class Stats:
     median_seconds: dict[str, float]
     spent_usd: float
     cap_usd: float
+    undeliverable: int = 0  # finished jobs whose result could not be shown in Discord
 
 
 class AdminService:
@@ -72,7 +71,7 @@ class AdminService:
 
     async def stats(self, day: dt.date) -> Stats:
         """Statistics of jobs created on `day` (UTC)."""
-        rows = await Generation.filter(quota_day=day).values("status", "model", "duration")
+        rows = await Generation.filter(quota_day=day).values("status", "model", "duration", "undeliverable")
         by_status = Counter(str(GenerationStatus(r["status"]).value) for r in rows)
         by_model = Counter(r["model"] for r in rows)
         finished = by_status["completed"] + by_status["failed"]
@@ -88,26 +87,9 @@ class AdminService:
             median_seconds={m: statistics.median(v) for m, v in times.items()},
             spent_usd=await self.quotas.spent_today(day),
             cap_usd=self.quotas.spend_cap_micro / 1_000_000,
+            undeliverable=sum(1 for r in rows if r["undeliverable"]),
         )
 
-
-async def is_paused() -> bool:
-    """True while an admin has paused new jobs."""
-    return bool(await get_state(PAUSED_KEY))
-
-
-async def mark_deleted(generation_id: int) -> None:
-    """The job's message was deleted; its history row stays, marked."""
-    await Generation.filter(id=generation_id).update(deleted=True)
-
-
-class BotPaused(Exception):
-    """An admin paused new jobs."""
-
-    user_message = "New videos are paused by an admin right now. Jobs already running will finish; try later."
-
-
-async def ensure_accepting() -> None:
-    """Raise BotPaused while new jobs are paused."""
-    if await is_paused():
-        raise BotPaused(BotPaused.user_message)
+    async def is_paused(self) -> bool:
+        """True while an admin has paused new jobs."""
+        return bool(await get_state(PAUSED_KEY))

@@ -6,8 +6,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from core.jobs.views import JobStatus as GenerationStatus
 from models import Generation
-from models.generation import ACTIVE_STATUSES, GenerationStatus
+from models.generation import ACTIVE_STATUSES
 
 PAGE_SIZE = 10
 
@@ -28,13 +29,14 @@ class JobSummary:
     message_id: int | None
     deleted: bool
     error_type: str | None
+    undeliverable: bool = False  # finished, but Discord would not take the result
 
     @classmethod
     def of(cls, gen: Generation) -> JobSummary:
         """Summary of a job record."""
         return cls(
             gen.id, gen.user_id, gen.status, gen.prompt, gen.model, gen.video_seconds, gen.created_at,
-            gen.guild_id, gen.channel_id, gen.message_id, gen.deleted, gen.error_type,
+            gen.guild_id, gen.channel_id, gen.message_id, gen.deleted, gen.error_type, gen.undeliverable,
         )  # fmt: skip
 
 
@@ -64,3 +66,9 @@ async def active_jobs(user_id: int | None = None) -> list[JobSummary]:
     if user_id is not None:
         query = query.filter(user_id=user_id)
     return [JobSummary.of(g) for g in await query.order_by("created_at", "id")]
+
+
+async def undeliverable_jobs(limit: int = 20) -> list[JobSummary]:
+    """Finished jobs whose result could not be shown in Discord, newest first."""
+    rows = await Generation.filter(undeliverable=True).order_by("-completed_at").limit(limit)
+    return [JobSummary.of(g) for g in rows]

@@ -14,6 +14,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCategory, GenerationError
+from core.jobs import transitions
+from core.platform.clock import utcnow
 from models import DailySpend, DailyUsage, Generation, User
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,11 @@ class QuotaStatus:
     limits: Limits
     blocked: bool
     blocked_reason: str | None
+
+    @property
+    def resets_at(self) -> dt.datetime:
+        """When today's usage starts again from zero: the next midnight UTC."""
+        return dt.datetime.combine(self.day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
     @property
     def videos_left(self) -> int | None:
@@ -79,7 +86,7 @@ class QuotaService:
     async def reserve(self, user: User, day: dt.date, seconds: int, cost_usd: float) -> None:
         """Charge one video of `seconds` and `cost_usd` to today, or raise with the reason.
 
-        Must run inside a transaction together with the job's creation (see Generator.create_job),
+        Must run inside a transaction together with the job's creation (see core.jobs.intake),
         so a refused spend reservation also rolls back the user's reservation.
         """
         if user.blocked:
@@ -117,33 +124,39 @@ class QuotaService:
             )
 
     async def refund(self, generation_id: int) -> bool:
-        """Give the job's quota back to its user, exactly once. True if this call refunded."""
+        """Give the job's quota back to its user, exactly once. True if this call refunded.
+
+        Usage never goes below zero: after an admin reset, a refund of a job charged before it gives
+        back nothing it would not have had.
+        """
         async with in_transaction():
-            if not await Generation.filter(id=generation_id, refunded=False).update(refunded=True):
+            if not await transitions.claim_refund(generation_id, utcnow()):
                 return False
             gen = await Generation.get(id=generation_id)
-            await DailyUsage.filter(user_id=gen.user_id, day=gen.quota_day).update(
-                videos=F("videos") - 1, seconds=F("seconds") - gen.video_seconds
-            )
+            usage = DailyUsage.filter(user_id=gen.user_id, day=gen.quota_day)
+            await usage.filter(videos__gte=1).update(videos=F("videos") - 1)
+            n = gen.video_seconds
+            if not await usage.filter(seconds__gte=n).update(seconds=F("seconds") - n):
+                await usage.filter(seconds__lt=n).update(seconds=0)
         log.info("job %s: quota refunded to user %s", generation_id, gen.user_id)
         return True
 
     async def release_spend(self, generation_id: int) -> bool:
         """Take the job's estimated cost off the day's spend, exactly once (only for unbilled jobs)."""
         async with in_transaction():
-            if not await Generation.filter(id=generation_id, spend_released=False).update(
-                spend_released=True
-            ):
+            if not await transitions.claim_spend_release(generation_id, utcnow()):
                 return False
             gen = await Generation.get(id=generation_id)
             micro = to_micro(gen.estimated_cost_usd)
             if micro:
-                await DailySpend.filter(day=gen.quota_day).update(micro_usd=F("micro_usd") - micro)
+                spend = DailySpend.filter(day=gen.quota_day)
+                if not await spend.filter(micro_usd__gte=micro).update(micro_usd=F("micro_usd") - micro):
+                    await spend.filter(micro_usd__lt=micro).update(micro_usd=0)
         return True
 
     async def status(self, user_id: int, day: dt.date) -> QuotaStatus:
         """The user's usage and limits for `day`."""
-        user = await self.ensure_user(user_id)
+        user = await User.get_or_none(id=user_id) or User(id=user_id)  # a read: no row for a stranger
         usage = await DailyUsage.get_or_none(user_id=user_id, day=day)
         return QuotaStatus(
             day=day,

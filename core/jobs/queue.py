@@ -4,22 +4,32 @@ A claim is a compare-and-set (`queued -> processing` with a lease owner and expi
 short database lock, so the global limit (MAX_CONCURRENT_JOBS), the per-user running limit and the
 round-robin order hold across every process sharing the database. Workers extend their leases; a sweep
 returns jobs whose lease expired (their worker died), and fails them once they have used up their
-attempts. A clean shutdown hands running jobs back at once, keeping their provider job ids.
+attempts — unless the provider already has the job: then it is only ever resumed by polling (never
+resubmitted) until the model's deadline, since its video may exist and is paid for. A clean shutdown
+hands running jobs back at once, keeping their provider job ids. Every write goes through `transitions`.
+
+Each claim has its own lease token (`owner#claim-id`): a job that lost its lease and was claimed again,
+even by the same process, is never mistaken for the earlier claim.
+
+Leases compare wall clocks: each host's clock must stay within a few seconds of the others' (NTP), well
+under LEASE_SECONDS / 3, the heartbeat interval; a worker warns at start when its clock and the
+database's disagree by more than that (see `clock_skew`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.expressions import F
 from tortoise.functions import Count
 
 from core.errors import ErrorCategory, GenerationError
+from core.jobs import transitions
 from core.platform.clock import utcnow
 from core.platform.coordination import DbLock
 from models import Generation, GenerationStatus, User
@@ -39,6 +49,14 @@ class QueuePolicy:
     user_max_queued: int = 3
     lease_seconds: float = 60.0
     max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker now runs, and the lease token of this claim."""
+
+    job_id: int
+    lease: str
 
 
 @dataclass(frozen=True)
@@ -83,18 +101,16 @@ class JobQueue:
     def _lease_until(self) -> dt.datetime:
         return self._now() + dt.timedelta(seconds=self.policy.lease_seconds)
 
-    async def enqueue(self, generation_id: int) -> None:
-        """A new job joins the line."""
-        await Generation.filter(id=generation_id, status=GenerationStatus.PENDING).update(
-            status=GenerationStatus.QUEUED
-        )
+    def new_lease(self) -> str:
+        """A lease token for one claim: this worker's identity plus a claim id."""
+        return f"{self.owner[:50]}#{uuid.uuid4().hex[:10]}"
 
-    async def claim(self) -> int | None:
+    async def claim(self) -> Claim | None:
         """Lease the next job by the round-robin rules, or None (nothing fits, or another process is claiming)."""
         taken = await self.claim_many(1)
         return taken[0] if taken else None
 
-    async def claim_many(self, limit: int) -> list[int]:
+    async def claim_many(self, limit: int) -> list[Claim]:
         """Lease up to `limit` jobs in round-robin order under one lock hold; their ids, in start order.
 
         Empty when nothing fits the limits, or when another process is claiming right now. One
@@ -135,73 +151,55 @@ class JobQueue:
             if not picked:
                 return []
             ids = [job.id for job in picked]
-            updated = await Generation.filter(id__in=ids, status=GenerationStatus.QUEUED).update(
-                status=GenerationStatus.PROCESSING,
-                lease_owner=self.owner,
-                lease_expires_at=self._lease_until(),
-                attempts=F("attempts") + 1,
-                updated_at=now,
-            )
+            lease = self.new_lease()
+            updated = await transitions.claim(ids, lease, self._lease_until(), now)
             taken = picked
             if updated < len(ids):  # a job cancelled between the read and the UPDATE: keep what we hold
-                ours = set(
-                    await Generation.filter(
-                        id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
-                    ).values_list("id", flat=True)
-                )
+                ours = await transitions.held_by(ids, lease)
                 taken = [job for job in picked if job.id in ours]
             if taken:
                 await User.filter(id__in={job.user_id for job in taken}).update(last_started_at=now)
             for job in taken:
-                log.info("job %s: claimed by %s (user %s)", job.id, self.owner, job.user_id)
-            return [job.id for job in taken]
+                log.info("job %s: claimed by %s (user %s)", job.id, lease, job.user_id)
+            return [Claim(job.id, lease) for job in taken]
 
-    async def extend(self, generation_ids: Iterable[int]) -> int:
+    async def extend(self, leases: dict[int, str]) -> int:
         """Push the leases of our running jobs forward; returns how many are still ours."""
-        ids = list(generation_ids)
-        if not ids:
+        if not leases:
             return 0
-        return await Generation.filter(
-            id__in=ids, status=GenerationStatus.PROCESSING, lease_owner=self.owner
-        ).update(lease_expires_at=self._lease_until())
+        return await transitions.extend(leases, self._lease_until(), self._now())
 
-    async def hand_back(self, generation_ids: Iterable[int] | None = None) -> int:
+    async def hand_back(self, leases: dict[int, str]) -> int:
         """Clean shutdown: return our running jobs to the line at once (provider ids kept, no attempt used)."""
-        query = Generation.filter(status=GenerationStatus.PROCESSING, lease_owner=self.owner)
-        if generation_ids is not None:
-            query = query.filter(id__in=list(generation_ids))
-        count = await query.update(
-            status=GenerationStatus.QUEUED,
-            lease_owner=None,
-            lease_expires_at=None,
-            attempts=F("attempts") - 1,
-            updated_at=self._now(),
-        )
+        count = await transitions.hand_back(leases, self._now())
         if count:
             log.info("%s handed %d running jobs back to the queue", self.owner, count)
         return count
 
     async def sweep(self) -> tuple[list[int], list[int]]:
-        """Return jobs whose lease expired to the line, or fail them past the attempt cap. (requeued, failed)."""
+        """Return jobs whose lease expired to the line, or fail them past the attempt cap. (requeued, failed).
+
+        Past the cap, a job the provider already has (a stored provider job id) is requeued anyway: it
+        will only be polled, and its own deadline ends it if the provider never delivers.
+        """
         now = self._now()
         expired = await Generation.filter(
             status=GenerationStatus.PROCESSING, lease_expires_at__lt=now
-        ).values_list("id", "attempts")
+        ).values_list("id", "attempts", "provider_job_id")
         requeued, failed = [], []
-        for job_id, attempts in expired:
-            if attempts >= self.policy.max_attempts:
-                error = GenerationError(
-                    ErrorCategory.PROVIDER_UNAVAILABLE,
-                    f"the job's worker stopped {attempts} times without finishing it; giving up",
-                )
-                await self._on_abandoned(job_id, error)
-                failed.append(job_id)
-                continue
-            back = await Generation.filter(
-                id=job_id, status=GenerationStatus.PROCESSING, lease_expires_at__lt=now
-            ).update(status=GenerationStatus.QUEUED, lease_owner=None, lease_expires_at=None, updated_at=now)
-            if back:
-                requeued.append(job_id)
+        for job_id, attempts, provider_job_id in expired:
+            try:
+                if attempts >= self.policy.max_attempts and provider_job_id is None:
+                    error = GenerationError(
+                        ErrorCategory.PROVIDER_UNAVAILABLE,
+                        f"the job's worker stopped {attempts} times without finishing it; giving up",
+                    )
+                    await self._on_abandoned(job_id, error)
+                    failed.append(job_id)
+                elif await transitions.requeue_expired(job_id, now):
+                    requeued.append(job_id)
+            except Exception:  # one job's trouble never stops the sweep of the others
+                log.exception("sweep: job %s could not be returned to the line", job_id)
         if requeued or failed:
             log.info(
                 "sweep: %d jobs back in the queue, %d failed after %d attempts",

@@ -1,8 +1,12 @@
 """A worker: claims jobs from the shared queue, runs them, keeps their leases alive, sweeps abandoned ones.
 
 Several workers (in one or many processes) can share one database. Each runs at most `slots` jobs;
-the queue's own limits (global and per user) apply on top. The Discord side plugs in through
-`JobHooks`: how to show progress and how to deliver a result.
+the queue's own limits (global and per user) apply on top. A job's slot is freed as soon as the job is
+finished: fitting the video to Discord's limit and the upload happen after, outside the slot. The
+Discord side plugs in through `JobHooks`: how to show progress and how to deliver a result.
+
+Background loops (lease heartbeat, sweeps) are supervised: an error is logged and the loop goes on;
+every job task's outcome is retrieved and logged.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from core.jobs.generator import GenerationResult, Generator
+from core.jobs.intake import Intake
 from core.jobs.progress import ProgressCallback
-from core.jobs.queue import JobQueue
+from core.jobs.queue import Claim, JobQueue
+from core.jobs.runner import JobRunner
+from core.jobs.views import GenerationResult
+from core.platform.supervise import Supervisor, every, log_task_exception
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +45,31 @@ async def no_hooks(_job_id: int) -> JobHooks:
     return JobHooks(None, ignore)
 
 
+@dataclass
+class _Running:
+    claim: Claim
+    task: asyncio.Task[None]
+
+
 class Worker:
     """One claim loop with `slots` parallel jobs."""
 
     def __init__(
         self,
-        generator: Generator,
+        runner: JobRunner,
         queue: JobQueue,
         *,
         slots: int,
+        intake: Intake | None = None,
         hooks_for: Callable[[int], Awaitable[JobHooks]] = no_hooks,
         idle_wait: float = 2.0,
         sweep_every: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.generator = generator
+        self.runner = runner
         self.queue = queue
+        self.intake = intake
         self.slots = slots
         self.hooks_for = hooks_for
         self.idle_wait = idle_wait
@@ -64,10 +79,11 @@ class Worker:
         )
         self._sleep = sleep
         self._rand = rand
-        self.running: dict[int, asyncio.Task[None]] = {}
-        self._delivering: set[int] = set()
+        self.running: dict[int, _Running] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        self.loops = Supervisor(sleep=sleep, rand=rand)
 
     def wake(self) -> None:
         """Look for work now (a job was queued or a slot freed)."""
@@ -75,19 +91,28 @@ class Worker:
 
     async def run(self) -> None:
         """Claim and run jobs until stopped; also keeps leases alive and sweeps."""
-        heartbeat = asyncio.create_task(self._heartbeat())
-        sweeper = asyncio.create_task(self._sweeper())
+        lease = self.queue.policy.lease_seconds
+        self.loops.start(
+            "lease heartbeat",
+            lambda: every(
+                "lease heartbeat", lease / 3, self.extend_leases, sleep=self._sleep, first_wait=True
+            ),
+        )
+        self.loops.start(
+            "queue sweep", lambda: every("queue sweep", self.sweep_every, self.sweep, sleep=self._sleep)
+        )
         try:
             while not self._stopping:
                 self._wake.clear()  # before filling: a wake-up during the fill must not be lost
-                await self.fill_slots()
+                try:
+                    await self.fill_slots()
+                except Exception:  # the database blinked: try again at the next wake-up
+                    log.exception("claiming jobs failed")
                 # Jittered so idle workers of many processes don't poll the database in step.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_wait * (0.75 + 0.5 * self._rand()))
         finally:
-            heartbeat.cancel()
-            sweeper.cancel()
-            await asyncio.gather(heartbeat, sweeper, return_exceptions=True)
+            await self.loops.stop()
 
     async def fill_slots(self) -> int:
         """Claim jobs while there are free slots and work; returns how many started."""
@@ -97,58 +122,67 @@ class Worker:
             if free <= 0:
                 break
             taken = await self.queue.claim_many(free)
-            for job_id in taken:
-                self.running[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+            for claim in taken:
+                task = asyncio.create_task(self._run(claim), name=f"job-{claim.job_id}")
+                task.add_done_callback(log_task_exception)
+                self.running[claim.job_id] = _Running(claim, task)
             started += len(taken)
             if len(taken) < free:
                 break
         return started
 
-    async def _run(self, job_id: int) -> None:
+    async def _run(self, claim: Claim) -> None:
+        job_id = claim.job_id
         try:
-            hooks = await self.hooks_for(job_id)
-            result = await self.generator.run_job(job_id, hooks.progress, owner=self.queue.owner)
-            if not result.finished:
-                return  # the lease was lost: the job belongs to another worker now
-            self._delivering.add(job_id)  # finished: its lease ended with it, nothing left to extend
             try:
-                await hooks.deliver(result)
-            except Exception:  # delivery reports its own problems; a sweep retries undelivered results
-                log.exception("job %s: delivering the result failed", job_id)
+                hooks = await self.hooks_for(job_id)
+            except Exception:  # nobody will see progress; the result is still delivered by the sweep
+                log.exception("job %s: preparing its display failed", job_id)
+                hooks = await no_hooks(job_id)
+            result = await self.runner.run_job(job_id, hooks.progress, lease=claim.lease)
         finally:
-            self.running.pop(job_id, None)
-            self._delivering.discard(job_id)
+            current = self.running.get(job_id)
+            if current is not None and current.claim == claim:  # not a newer claim of the same job
+                del self.running[job_id]
             self.wake()
+        if result.finished:  # the slot is free already: fitting and uploading happen outside it
+            task = asyncio.create_task(self._deliver(hooks, result), name=f"deliver-{job_id}")
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
 
-    async def _heartbeat(self) -> None:
-        interval = self.queue.policy.lease_seconds / 3
-        while True:
-            await self._sleep(interval)
-            leased = [job_id for job_id in self.running if job_id not in self._delivering]
-            if leased:
-                kept = await self.queue.extend(leased)
-                if kept < len(leased):
-                    log.warning("%s lost the lease of %d jobs", self.queue.owner, len(leased) - kept)
+    async def _deliver(self, hooks: JobHooks, result: GenerationResult) -> None:
+        try:
+            await hooks.deliver(result)
+        except Exception:  # delivery reports its own problems; a sweep retries undelivered results
+            log.exception("job %s: delivering the result failed", result.generation_id)
 
-    async def _sweeper(self) -> None:
-        while True:
-            try:
-                requeued, _ = await self.queue.sweep()
-                if requeued:
-                    self.wake()
-                if self.generator.rate_limiter is not None:
-                    await self.generator.rate_limiter.prune()  # past minutes' request counts
-            except Exception:  # a sweep failing now is retried next time
-                log.exception("queue sweep failed")
-            await self._sleep(self.sweep_every)
+    async def extend_leases(self) -> None:
+        """Keep the leases of the jobs this worker runs."""
+        leases = {job_id: r.claim.lease for job_id, r in self.running.items()}
+        if leases:
+            kept = await self.queue.extend(leases)
+            if kept < len(leases):
+                log.warning("%s lost the lease of %d jobs", self.queue.owner, len(leases) - kept)
+
+    async def sweep(self) -> None:
+        """Expired leases back to the line, stale admissions withdrawn, old rate windows pruned."""
+        requeued, _ = await self.queue.sweep()
+        if requeued:
+            self.wake()
+        if self.intake is not None:
+            await self.intake.sweep_stale_pending()
+        if self.runner.rate_limiter is not None:
+            await self.runner.rate_limiter.prune()  # past minutes' request counts
 
     async def stop(self) -> None:
         """Stop claiming, stop running jobs and hand them back to the queue at once."""
         self._stopping = True
         self.wake()
-        tasks = list(self.running.values())
-        ids = list(self.running)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.queue.hand_back(ids)
+        running = list(self.running.values())
+        for r in running:
+            r.task.cancel()
+        deliveries = list(self._deliveries)
+        for task in deliveries:
+            task.cancel()  # the delivery sweep shows these results later
+        await asyncio.gather(*(r.task for r in running), *deliveries, return_exceptions=True)
+        await self.queue.hand_back({r.claim.job_id: r.claim.lease for r in running})

@@ -7,15 +7,16 @@ transcodes queue behind each other instead of filling the default pool and starv
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
 
-_pool: ThreadPoolExecutor | None = None
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_in_flight: set[concurrent.futures.Future] = set()
 
 
 def media_workers() -> int:
@@ -23,14 +24,23 @@ def media_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _executor() -> ThreadPoolExecutor:
+def _executor() -> concurrent.futures.ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=media_workers(), thread_name_prefix="media")
+        _pool = concurrent.futures.ThreadPoolExecutor(max_workers=media_workers(), thread_name_prefix="media")
     return _pool
 
 
 async def run_media(fn: Callable[..., T], *args, **kwargs) -> T:
     """Run `fn(*args, **kwargs)` on the media pool and await its result."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor(), functools.partial(fn, *args, **kwargs))
+    work = _executor().submit(functools.partial(fn, *args, **kwargs))
+    _in_flight.add(work)  # the thread's own future: it ends when the thread does, even after a cancel
+    work.add_done_callback(_in_flight.discard)
+    return await asyncio.wrap_future(work)
+
+
+async def drain() -> None:
+    """Wait until every piece of media work started so far has ended (also work whose caller was
+    cancelled: a thread can't be stopped, only asked to give up)."""
+    while _in_flight:
+        await asyncio.gather(*(asyncio.wrap_future(w) for w in list(_in_flight)), return_exceptions=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from models import BotState
 
+PAUSED_KEY = "paused"  # True while an admin has paused new jobs
+
 
 async def get_state(key: str) -> object:
     """A shared value, or None."""

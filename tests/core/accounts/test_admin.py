@@ -6,7 +6,10 @@ import datetime as dt
 
 import pytest
 
-from core.accounts.admin import AdminService, is_paused, mark_deleted
+import datetime as _dt
+
+from core.accounts.admin import AdminService
+from core.jobs import transitions
 from core.accounts.history import active_jobs, history_page
 from core.accounts.quotas import QuotaService
 from core.errors import ErrorCategory, GenerationError
@@ -71,11 +74,11 @@ async def test_block_and_unblock_are_logged_with_actor_and_target(db, admin, cap
 
 
 async def test_pause_is_shared_state(db, admin):
-    assert not await is_paused()
+    assert not await admin.is_paused()
     await admin.set_paused(actor=1, paused=True)
-    assert await is_paused()
+    assert await admin.is_paused()
     await admin.set_paused(actor=1, paused=False)
-    assert not await is_paused()
+    assert not await admin.is_paused()
 
 
 async def test_history_is_newest_first_ten_per_page_and_only_the_users(db):
@@ -114,5 +117,5 @@ async def test_stats_by_status_model_success_rate_and_median(db, admin):
 
 async def test_mark_deleted_keeps_the_row(db):
     gen = await job(5, 1)
-    await mark_deleted(gen.id)
+    await transitions.mark_deleted(gen.id, _dt.datetime.now(_dt.UTC))
     assert (await Generation.get(id=gen.id)).deleted

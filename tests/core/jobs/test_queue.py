@@ -9,13 +9,14 @@ from collections import Counter
 import pytest
 
 from core.accounts.quotas import QuotaService
-from core.catalog import load_catalog
 from core.errors import GenerationError
-from core.jobs.generator import Generator, Requester
 from core.jobs.queue import JobQueue, QueuedJob, QueuePolicy, round_robin
+from core.jobs.views import Requester
+from core.services import Services
 from core.platform.coordination import DbLock, RateLimiter
 from core.validation import GenerationParams
 from models import DailyUsage, Generation, GenerationStatus
+from tests.core.jobs.conftest import make_services
 
 
 class Clock:
@@ -34,44 +35,54 @@ def clock() -> Clock:
     return Clock()
 
 
+class ClockFaces:
+    """The queue takes a `now` callable; the engine takes a clock with now/monotonic/sleep."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.now = clock
+        self.monotonic = lambda: 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+
 @pytest.fixture
-def generator(tmp_path, clock) -> Generator:
-    return Generator(
-        catalog=load_catalog(),
-        providers={},
-        quotas=QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0),
-        output_dir=tmp_path,
-        default_model="demo",
-        now=clock,
-    )
+def jobs(tmp_path, clock) -> Services:
+    quotas = QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0)
+    # Only validation looks at the demo provider here.
+    return make_services(tmp_path, ClockFaces(clock), {"demo": object()}, quotas=quotas, default_model="demo")
 
 
-def make_queue(generator, clock, owner="w1", **policy) -> JobQueue:
+def make_queue(jobs, clock, owner="w1", **policy) -> JobQueue:
     async def abandon(job_id: int, error: GenerationError) -> None:
-        await generator.abandon(job_id, error, expired_before=clock())
+        await jobs.runner.abandon(job_id, error, expired_before=clock())
 
     return JobQueue(QueuePolicy(**policy), owner, on_abandoned=abandon, now=clock)
 
 
-async def add_job(generator, user_id: int) -> int:
-    gen = await generator.create_job(GenerationParams(prompt="p", model="demo"), Requester(user_id=user_id))
-    await Generation.filter(id=gen.id).update(status=GenerationStatus.QUEUED)
-    return gen.id
+async def add_job(jobs, user_id: int) -> int:
+    job = await jobs.intake.create_job(GenerationParams(prompt="p", model="demo"), Requester(user_id=user_id))
+    await jobs.intake.publish(job.id, None)
+    return job.id
 
 
-@pytest.fixture(autouse=True)
-def demo_available(generator):
-    generator.providers["demo"] = object()  # only validation looks at it here
+def claimed(claims) -> list[int]:
+    return [claim.job_id for claim in claims]
 
 
-async def test_200_jobs_8_claimers_every_job_claimed_exactly_once(db, generator, clock):
-    ids = [await add_job(generator, user_id=i) for i in range(200)]
+async def claim_id(queue: JobQueue) -> int | None:
+    claim = await queue.claim()
+    return claim.job_id if claim else None
+
+
+async def test_200_jobs_8_claimers_every_job_claimed_exactly_once(db, jobs, clock):
+    ids = [await add_job(jobs, user_id=i) for i in range(200)]
     claims: list[int] = []
 
     async def claimer(n: int) -> None:
-        queue = make_queue(generator, clock, owner=f"w{n}", max_concurrent=1000, user_max_running=1)
+        queue = make_queue(jobs, clock, owner=f"w{n}", max_concurrent=1000, user_max_running=1)
         while len(claims) < len(ids):
-            job = await queue.claim()
+            job = await claim_id(queue)
             if job is None:
                 await asyncio.sleep(0.001)
             else:
@@ -83,14 +94,14 @@ async def test_200_jobs_8_claimers_every_job_claimed_exactly_once(db, generator,
     assert await Generation.filter(status=GenerationStatus.PROCESSING, attempts=1).count() == 200
 
 
-async def test_8_claimers_taking_batches_never_share_a_job(db, generator, clock):
-    ids = [await add_job(generator, user_id=i % 50) for i in range(200)]
+async def test_8_claimers_taking_batches_never_share_a_job(db, jobs, clock):
+    ids = [await add_job(jobs, user_id=i % 50) for i in range(200)]
     claims: list[int] = []
 
     async def claimer(n: int) -> None:
-        queue = make_queue(generator, clock, owner=f"w{n}", max_concurrent=1000, user_max_running=4)
+        queue = make_queue(jobs, clock, owner=f"w{n}", max_concurrent=1000, user_max_running=4)
         while len(claims) < len(ids):
-            taken = await queue.claim_many(7)
+            taken = claimed(await queue.claim_many(7))
             claims.extend(taken)
             if not taken:
                 await asyncio.sleep(0.001)
@@ -100,61 +111,61 @@ async def test_8_claimers_taking_batches_never_share_a_job(db, generator, clock)
     assert await Generation.filter(status=GenerationStatus.PROCESSING, attempts=1).count() == 200
 
 
-async def test_a_batch_claim_takes_turns_and_respects_every_limit(db, generator, clock):
-    a = [await add_job(generator, 1) for _ in range(3)]
-    b = [await add_job(generator, 2) for _ in range(2)]
-    c = await add_job(generator, 3)
-    queue = make_queue(generator, clock, max_concurrent=5, user_max_running=2)
-    assert await queue.claim_many(10) == [a[0], b[0], c, a[1], b[1]]  # five slots, two per user
-    assert await queue.claim_many(10) == []  # global limit reached
+async def test_a_batch_claim_takes_turns_and_respects_every_limit(db, jobs, clock):
+    a = [await add_job(jobs, 1) for _ in range(3)]
+    b = [await add_job(jobs, 2) for _ in range(2)]
+    c = await add_job(jobs, 3)
+    queue = make_queue(jobs, clock, max_concurrent=5, user_max_running=2)
+    assert claimed(await queue.claim_many(10)) == [a[0], b[0], c, a[1], b[1]]  # five slots, two per user
+    assert claimed(await queue.claim_many(10)) == []  # global limit reached
     await Generation.filter(id=b[0]).update(status=GenerationStatus.COMPLETED)
-    assert await queue.claim_many(10) == []  # the free slot is B's, but B has nothing left; A is at 2
+    assert claimed(await queue.claim_many(10)) == []  # the free slot is B's, but B has nothing left; A is at 2
     await Generation.filter(id=a[0]).update(status=GenerationStatus.COMPLETED)
-    assert await queue.claim_many(10) == [a[2]]
-    assert await queue.claim_many(0) == []
+    assert claimed(await queue.claim_many(10)) == [a[2]]
+    assert claimed(await queue.claim_many(0)) == []
 
 
-async def test_a_batch_counts_jobs_already_running(db, generator, clock):
-    first = await add_job(generator, 1)
-    queue = make_queue(generator, clock, max_concurrent=3, user_max_running=1)
-    assert await queue.claim() == first
-    more = [await add_job(generator, user) for user in (1, 2, 3, 4)]
-    assert await queue.claim_many(5) == more[1:3]  # user 1 is busy; two slots were left
+async def test_a_batch_counts_jobs_already_running(db, jobs, clock):
+    first = await add_job(jobs, 1)
+    queue = make_queue(jobs, clock, max_concurrent=3, user_max_running=1)
+    assert await claim_id(queue) == first
+    more = [await add_job(jobs, user) for user in (1, 2, 3, 4)]
+    assert claimed(await queue.claim_many(5)) == more[1:3]  # user 1 is busy; two slots were left
 
 
-async def test_no_batch_while_another_process_is_claiming(db, generator, clock):
-    await add_job(generator, 1)
+async def test_no_batch_while_another_process_is_claiming(db, jobs, clock):
+    await add_job(jobs, 1)
     other = DbLock("queue:claim", "other", now=clock)
     assert await other.acquire()
-    assert await make_queue(generator, clock).claim_many(3) == []
+    assert await make_queue(jobs, clock).claim_many(3) == []
     await other.release()
-    assert len(await make_queue(generator, clock).claim_many(3)) == 1
+    assert len(await make_queue(jobs, clock).claim_many(3)) == 1
 
 
-async def test_global_limit_holds(db, generator, clock):
+async def test_global_limit_holds(db, jobs, clock):
     for i in range(5):
-        await add_job(generator, user_id=i)
-    queue = make_queue(generator, clock, max_concurrent=2)
+        await add_job(jobs, user_id=i)
+    queue = make_queue(jobs, clock, max_concurrent=2)
     assert await queue.claim() is not None and await queue.claim() is not None
     assert await queue.claim() is None
 
 
-async def test_a_user_runs_one_job_at_a_time(db, generator, clock):
-    await add_job(generator, 1)
-    await add_job(generator, 1)
-    queue = make_queue(generator, clock, max_concurrent=10, user_max_running=1)
+async def test_a_user_runs_one_job_at_a_time(db, jobs, clock):
+    await add_job(jobs, 1)
+    await add_job(jobs, 1)
+    queue = make_queue(jobs, clock, max_concurrent=10, user_max_running=1)
     assert await queue.claim() is not None
     assert await queue.claim() is None
 
 
-async def test_round_robin_b_starts_right_after_as_first(db, generator, clock):
-    a = [await add_job(generator, 1) for _ in range(3)]
+async def test_round_robin_b_starts_right_after_as_first(db, jobs, clock):
+    a = [await add_job(jobs, 1) for _ in range(3)]
     clock.advance(1)
-    b = await add_job(generator, 2)
-    queue = make_queue(generator, clock, max_concurrent=1, user_max_running=1)
+    b = await add_job(jobs, 2)
+    queue = make_queue(jobs, clock, max_concurrent=1, user_max_running=1)
     order = []
     for _ in range(4):
-        job = await queue.claim()
+        job = await claim_id(queue)
         order.append(job)
         clock.advance(1)
         await Generation.filter(id=job).update(status=GenerationStatus.COMPLETED)
@@ -168,44 +179,45 @@ def test_round_robin_order_interleaves_users_least_recently_served_first():
     assert order == [3, 4, 0, 5, 1, 2]
 
 
-async def test_positions_follow_the_round_robin_order(db, generator, clock):
-    a1, a2 = await add_job(generator, 1), await add_job(generator, 1)
-    b1 = await add_job(generator, 2)
-    positions = await make_queue(generator, clock).positions()
+async def test_positions_follow_the_round_robin_order(db, jobs, clock):
+    a1, a2 = await add_job(jobs, 1), await add_job(jobs, 1)
+    b1 = await add_job(jobs, 2)
+    positions = await make_queue(jobs, clock).positions()
     assert positions == {a1: (1, 3), b1: (2, 3), a2: (3, 3)}
 
 
-async def test_expired_lease_is_swept_back_and_claimed_again(db, generator, clock):
-    job = await add_job(generator, 1)
-    dead = make_queue(generator, clock, owner="dead", lease_seconds=60)
-    assert await dead.claim() == job
+async def test_expired_lease_is_swept_back_and_claimed_again(db, jobs, clock):
+    job = await add_job(jobs, 1)
+    dead = make_queue(jobs, clock, owner="dead", lease_seconds=60)
+    assert await claim_id(dead) == job
     await Generation.filter(id=job).update(provider_job_id="provider-1")
     clock.advance(30)
     assert await dead.sweep() == ([], [])  # still leased
     clock.advance(31)
-    alive = make_queue(generator, clock, owner="alive")
+    alive = make_queue(jobs, clock, owner="alive")
     assert await alive.sweep() == ([job], [])
-    assert await alive.claim() == job
+    claim = await alive.claim()
     gen = await Generation.get(id=job)
-    assert (gen.lease_owner, gen.attempts, gen.provider_job_id) == ("alive", 2, "provider-1")
+    assert (gen.lease_owner, gen.attempts, gen.provider_job_id) == (claim.lease, 2, "provider-1")
+    assert claim.lease.startswith("alive#")
 
 
-async def test_extending_keeps_the_lease(db, generator, clock):
-    job = await add_job(generator, 1)
-    queue = make_queue(generator, clock, lease_seconds=60)
-    await queue.claim()
+async def test_extending_keeps_the_lease(db, jobs, clock):
+    job = await add_job(jobs, 1)
+    queue = make_queue(jobs, clock, lease_seconds=60)
+    claim = await queue.claim()
     for _ in range(5):
         clock.advance(40)
-        assert await queue.extend([job]) == 1
+        assert await queue.extend({job: claim.lease}) == 1
         assert await queue.sweep() == ([], [])
 
 
-async def test_attempt_cap_fails_the_job_and_refunds(db, generator, clock):
-    generator.quotas.daily_videos = 5
-    job = await add_job(generator, 1)
+async def test_attempt_cap_fails_the_job_and_refunds(db, jobs, clock):
+    jobs.quotas.daily_videos = 5
+    job = await add_job(jobs, 1)
     for n in range(3):
-        queue = make_queue(generator, clock, owner=f"w{n}", max_attempts=3)
-        assert await queue.claim() == job
+        queue = make_queue(jobs, clock, owner=f"w{n}", max_attempts=3)
+        assert await claim_id(queue) == job
         clock.advance(61)
         await queue.sweep()
     gen = await Generation.get(id=job)
@@ -213,12 +225,12 @@ async def test_attempt_cap_fails_the_job_and_refunds(db, generator, clock):
     assert gen.refunded and (await DailyUsage.get(user_id=1)).videos == 0
 
 
-async def test_clean_shutdown_hands_jobs_back_at_once_without_using_an_attempt(db, generator, clock):
-    job = await add_job(generator, 1)
-    queue = make_queue(generator, clock)
-    await queue.claim()
+async def test_clean_shutdown_hands_jobs_back_at_once_without_using_an_attempt(db, jobs, clock):
+    job = await add_job(jobs, 1)
+    queue = make_queue(jobs, clock)
+    claim = await queue.claim()
     await Generation.filter(id=job).update(provider_job_id="provider-1")
-    assert await queue.hand_back() == 1
+    assert await queue.hand_back({job: claim.lease}) == 1
     gen = await Generation.get(id=job)
     assert (gen.status, gen.lease_owner, gen.attempts, gen.provider_job_id) == (
         GenerationStatus.QUEUED,
@@ -226,20 +238,19 @@ async def test_clean_shutdown_hands_jobs_back_at_once_without_using_an_attempt(d
         0,
         "provider-1",
     )
-    assert await make_queue(generator, clock, owner="next").claim() == job
+    assert await claim_id(make_queue(jobs, clock, owner="next")) == job
 
 
-async def test_a_worker_that_lost_its_lease_cannot_finish_the_job(db, generator, clock):
-    job = await add_job(generator, 1)
-    old = make_queue(generator, clock, owner="old")
-    await old.claim()
+async def test_a_worker_that_lost_its_lease_cannot_finish_the_job(db, jobs, clock):
+    job = await add_job(jobs, 1)
+    old = (await make_queue(jobs, clock, owner="old").claim()).lease
     clock.advance(61)
-    new = make_queue(generator, clock, owner="new")
+    new = make_queue(jobs, clock, owner="new")
     await new.sweep()
-    await new.claim()
-    assert await old.extend([job]) == 0
-    result = await generator.run_job(job, owner="old")
-    assert result.status == "error" and (await Generation.get(id=job)).lease_owner == "new"
+    newer = (await new.claim()).lease
+    assert await make_queue(jobs, clock, owner="old").extend({job: old}) == 0
+    result = await jobs.runner.run_job(job, lease=old)
+    assert result.status == "error" and (await Generation.get(id=job)).lease_owner == newer
 
 
 async def test_lock_is_exclusive_and_expires(db, clock):

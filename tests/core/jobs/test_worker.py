@@ -9,13 +9,15 @@ from collections import deque
 import pytest
 
 from core.accounts.quotas import QuotaService
-from core.catalog import load_catalog
-from core.jobs.generator import Generator, Requester
 from core.jobs.queue import JobQueue, QueuePolicy
+from core.jobs.views import Requester
 from core.jobs.worker import JobHooks, Worker
+from core.platform.clock import REAL_CLOCK
+from core.services import Services
 from core.platform.coordination import RateLimiter
 from core.validation import GenerationParams
 from models import Generation, GenerationStatus, RateWindow
+from tests.core.jobs.conftest import make_services
 from tests.fakes.scripted_provider import ScriptedProvider, running, succeeded
 
 
@@ -25,17 +27,12 @@ def provider() -> ScriptedProvider:
 
 
 @pytest.fixture
-def generator(tmp_path, provider) -> Generator:
-    return Generator(
-        catalog=load_catalog(),
-        providers={"demo": provider},
-        quotas=QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0),
-        output_dir=tmp_path,
-        default_model="demo",
-    )
+def jobs(tmp_path, provider) -> Services:
+    quotas = QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0)
+    return make_services(tmp_path, REAL_CLOCK, {"demo": provider}, quotas=quotas, default_model="demo")
 
 
-def worker(generator, owner, delivered, *, slots=4, **policy) -> Worker:
+def worker(jobs, owner, delivered, *, slots=4, **policy) -> Worker:
     async def abandon(job_id, error):
         return None
 
@@ -46,17 +43,15 @@ def worker(generator, owner, delivered, *, slots=4, **policy) -> Worker:
         return JobHooks(None, deliver)
 
     queue = JobQueue(QueuePolicy(**policy), owner, on_abandoned=abandon)
-    return Worker(generator, queue, slots=slots, hooks_for=hooks_for, idle_wait=0.02)
+    return Worker(jobs.runner, queue, slots=slots, hooks_for=hooks_for, idle_wait=0.02)
 
 
-async def queued_jobs(generator, n, users=None):
+async def queued_jobs(jobs, n, users=None):
     ids = []
     for i in range(n):
-        gen = await generator.create_job(
-            GenerationParams(prompt=f"p{i}"), Requester(user_id=(users or range(n))[i])
-        )
-        await Generation.filter(id=gen.id).update(status=GenerationStatus.QUEUED)
-        ids.append(gen.id)
+        job = await jobs.intake.create_job(GenerationParams(prompt=f"p{i}"), Requester(user_id=(users or range(n))[i]))
+        await jobs.intake.publish(job.id, None)
+        ids.append(job.id)
     return ids
 
 
@@ -70,7 +65,7 @@ async def all_done(ids):
     return await Generation.filter(id__in=ids, status=GenerationStatus.COMPLETED).count() == len(ids)
 
 
-async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once(db, generator, provider):
+async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once(db, jobs, provider):
     peak = 0
 
     async def measure():
@@ -79,9 +74,9 @@ async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once
 
     provider.on_poll = measure
     provider.polls = deque([running(), running(), succeeded()])
-    ids = await queued_jobs(generator, 8)
+    ids = await queued_jobs(jobs, 8)
     delivered = []
-    workers = [worker(generator, f"w{n}", delivered, max_concurrent=2) for n in range(2)]
+    workers = [worker(jobs, f"w{n}", delivered, max_concurrent=2) for n in range(2)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
     await until(lambda: all_done(ids))
     for w, t in zip(workers, tasks, strict=True):
@@ -92,22 +87,22 @@ async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once
     assert len(provider.submitted) == 8
 
 
-async def test_a_killed_worker_s_job_is_resumed_by_another_without_resubmitting(db, generator, provider):
+async def test_a_killed_worker_s_job_is_resumed_by_another_without_resubmitting(db, jobs, provider):
     gate = asyncio.Event()
 
     async def hang_until_released():
         await gate.wait()
 
     provider.on_poll = hang_until_released
-    [job] = await queued_jobs(generator, 1)
+    [job] = await queued_jobs(jobs, 1)
     delivered = []
-    doomed = worker(generator, "doomed", delivered, lease_seconds=0.2)
+    doomed = worker(jobs, "doomed", delivered, lease_seconds=0.2)
     await doomed.fill_slots()
     await until(lambda: _polled(provider))
-    doomed.running[job].cancel()  # like SIGKILL: no hand-back, the lease just runs out
+    doomed.running[job].task.cancel()  # like SIGKILL: no hand-back, the lease just runs out
     await asyncio.sleep(0.3)
     provider.on_poll = None
-    survivor = worker(generator, "survivor", delivered, lease_seconds=5)
+    survivor = worker(jobs, "survivor", delivered, lease_seconds=5)
     task = asyncio.create_task(survivor.run())
 
     async def was_delivered():
@@ -125,13 +120,13 @@ async def _polled(provider):
     return bool(provider.polled)
 
 
-async def test_stop_hands_running_jobs_back_at_once(db, generator, provider):
+async def test_stop_hands_running_jobs_back_at_once(db, jobs, provider):
     async def forever():
         await asyncio.Event().wait()
 
     provider.on_poll = forever
-    [job] = await queued_jobs(generator, 1)
-    w = worker(generator, "w", [])
+    [job] = await queued_jobs(jobs, 1)
+    w = worker(jobs, "w", [])
     await w.fill_slots()
     await until(lambda: _polled(provider))
     await w.stop()
@@ -142,10 +137,10 @@ async def test_stop_hands_running_jobs_back_at_once(db, generator, provider):
 
 
 async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(
-    db, generator, provider, caplog
+    db, jobs, provider, caplog
 ):
     provider.polls = deque([succeeded()])
-    [job] = await queued_jobs(generator, 1)
+    [job] = await queued_jobs(jobs, 1)
     release = asyncio.Event()
     delivering = asyncio.Event()
 
@@ -157,7 +152,7 @@ async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(
         return JobHooks(None, slow_deliver)
 
     queue = JobQueue(QueuePolicy(lease_seconds=0.3), "w", on_abandoned=None)  # a heartbeat every 0.1 s
-    w = Worker(generator, queue, slots=1, hooks_for=hooks_for, idle_wait=0.01)
+    w = Worker(jobs.runner, queue, slots=1, hooks_for=hooks_for, idle_wait=0.01)
     task = asyncio.create_task(w.run())
     await asyncio.wait_for(delivering.wait(), 10)
     await asyncio.sleep(0.5)  # about five heartbeats while the upload is in progress
@@ -173,47 +168,40 @@ async def _no_running(w):
     return not w.running
 
 
-async def test_a_worker_fills_all_its_free_slots_in_one_pass(db, generator, provider):
+async def test_a_worker_fills_all_its_free_slots_in_one_pass(db, jobs, provider):
     async def forever():
         await asyncio.Event().wait()
 
     provider.on_poll = forever
-    ids = await queued_jobs(generator, 6)
-    w = worker(generator, "w", [], slots=4, max_concurrent=10)
+    ids = await queued_jobs(jobs, 6)
+    w = worker(jobs, "w", [], slots=4, max_concurrent=10)
     assert await w.fill_slots() == 4
     assert sorted(w.running) == ids[:4]
     await w.stop()
 
 
-async def test_a_worker_that_lost_its_lease_stops_polling_and_leaves_the_job_alone(db, generator, provider):
+async def test_a_worker_that_lost_its_lease_stops_polling_and_leaves_the_job_alone(db, jobs, provider):
     provider.polls = deque([running()])  # the provider keeps working on it
-    [job] = await queued_jobs(generator, 1)
-    assert await JobQueue(QueuePolicy(), "old", on_abandoned=None).claim() == job
+    [job] = await queued_jobs(jobs, 1)
+    claim = await JobQueue(QueuePolicy(), "old", on_abandoned=None).claim()
+    assert claim.job_id == job
 
     async def taken_over():
         await Generation.filter(id=job).update(lease_owner="new")  # e.g. after a long pause of "old"
 
     provider.on_poll = taken_over
-    result = await asyncio.wait_for(generator.run_job(job, owner="old"), 10)
+    result = await asyncio.wait_for(jobs.runner.run_job(job, lease=claim.lease), 10)
     assert not result.finished and len(provider.polled) == 1 and provider.cancelled == []
     gen = await Generation.get(id=job)
     assert (gen.status, gen.lease_owner) == (GenerationStatus.PROCESSING, "new")
 
 
-async def test_the_periodic_sweep_drops_old_provider_rate_windows(db, generator):
-    generator.rate_limiter = RateLimiter({"demo": 5})
+async def test_the_periodic_sweep_drops_old_provider_rate_windows(db, jobs):
+    jobs.runner.rate_limiter = RateLimiter({"demo": 5})
     minute = int(dt.datetime.now(dt.UTC).timestamp() // 60)
     await RateWindow.bulk_create(
         [RateWindow(provider="demo", minute=m, count=5) for m in (minute - 60, minute)]
     )
-    swept = asyncio.Event()
-
-    async def sleep(_seconds):
-        swept.set()
-        await asyncio.Event().wait()
-
-    w = Worker(generator, JobQueue(QueuePolicy(), "w", on_abandoned=None), slots=1, sleep=sleep)
-    task = asyncio.create_task(w._sweeper())
-    await asyncio.wait_for(swept.wait(), 10)
-    task.cancel()
+    w = Worker(jobs.runner, JobQueue(QueuePolicy(), "w", on_abandoned=None), slots=1)
+    await w.sweep()
     assert await RateWindow.all().values_list("minute", flat=True) == [minute]

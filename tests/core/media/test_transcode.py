@@ -17,6 +17,7 @@ from PIL import Image
 
 from core.errors import ErrorCategory, GenerationError
 from core.media.demo_render import render_demo_video
+from core.media import executor
 from core.media.files import human_size
 from core.media.probe import probe_video
 from core.media.transcode import FitResult, _frame_size, fit_to_size
@@ -211,5 +212,5 @@ async def test_cancelling_stops_the_worker_and_removes_the_temp_file(demo, tmp_p
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.get_running_loop().shutdown_default_executor()  # joins the worker thread
+    await executor.drain()  # the encode thread noticed and cleaned up
     assert list(tmp_path.iterdir()) == []

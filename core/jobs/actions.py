@@ -1,0 +1,111 @@
+"""What a person can do to an existing job — cancel, regenerate, delete — with the permission rules.
+
+Each action takes an `Actor` (who clicked, and what the platform says they may do) and returns an
+outcome; nothing here waits on a provider: a cancel at the provider runs in the background.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.errors import ErrorCategory, GenerationError
+from core.jobs import store, transitions
+from core.jobs.intake import Admitted, Intake, Refusal
+from core.jobs.requests import params_again
+from core.jobs.runner import JobRunner
+from core.jobs.views import JobView, Requester
+from core.platform.clock import utcnow
+from core.platform.db_retry import retry_db
+from core.validation import MAX_SEED
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on a job. `is_admin` and `manages_messages` come from the platform (Discord roles)."""
+
+    user_id: int
+    is_admin: bool = False
+    manages_messages: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: `job` after it, or why it was refused (`refusal`)."""
+
+    job: JobView | None
+    refusal: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The action was carried out."""
+        return self.refusal is None
+
+
+class JobActions:
+    """Cancel, Regenerate and Delete, for any front end."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        runner: JobRunner,
+        *,
+        now: Callable[[], dt.datetime] = utcnow,
+        new_seed: Callable[[], int] = lambda: random.randrange(MAX_SEED + 1),
+    ) -> None:
+        self.intake = intake
+        self.runner = runner
+        self.quotas = intake.quotas
+        self._now = now
+        self._new_seed = new_seed
+
+    async def cancel(self, job_id: int, actor: Actor) -> Outcome:
+        """Cancel an unfinished job (its requester or an admin). Refunded when it never reached the provider."""
+        job = await store.find(job_id)
+        if job is None:
+            return Outcome(None, f"Job #{job_id} does not exist.")
+        if actor.user_id != job.user_id and not actor.is_admin:
+            return Outcome(job, "Only the person who asked for this video (or an admin) can cancel it.")
+        now = self._now()
+        if await transitions.cancel_unsubmitted(job_id, now):
+            # It can never be submitted now: nothing was or will be billed.
+            await retry_db(lambda: self.quotas.refund(job_id), what="refund")
+            await retry_db(lambda: self.quotas.release_spend(job_id), what="release spend")
+        elif await transitions.cancel_unfinished(job_id, now):
+            await self.runner.cancel_job_at_provider(job_id)  # in the background
+        else:
+            return Outcome(job, f"Job #{job_id} has already finished.")
+        log.info(
+            "job %s: cancelled by user %s%s", job_id, actor.user_id, " (admin)" if actor.is_admin else ""
+        )
+        return Outcome(await store.get(job_id))
+
+    async def regenerate(self, job_id: int, requester: Requester) -> Admitted | Refusal:
+        """The same request again (a new seed where the model takes one), charged to whoever asks."""
+        job = await store.find(job_id)
+        if job is None:
+            return Refusal(ErrorCategory.INVALID_REQUEST, f"Job #{job_id} does not exist.")
+        spec = self.intake.catalog.get(job.model)
+        seed = self._new_seed() if spec is not None and spec.seed else None
+        try:
+            params = await params_again(job.prompt, job.model, job.config, seed=seed)
+        except GenerationError as exc:
+            return Refusal.of(exc)
+        return await self.intake.admit(params, requester)
+
+    async def delete(self, job_id: int, actor: Actor) -> Outcome:
+        """Mark the job's message deleted (its requester, a moderator or an admin); history keeps the job."""
+        job = await store.find(job_id)
+        allowed = job is not None and (
+            actor.user_id == job.user_id or actor.manages_messages or actor.is_admin
+        )
+        if not allowed:
+            return Outcome(job, "Only the person who asked for this video, or a moderator, can delete it.")
+        await transitions.mark_deleted(job_id, self._now())
+        log.info("job %s: message deleted by user %s", job_id, actor.user_id)
+        return Outcome(await store.get(job_id))

@@ -1,0 +1,73 @@
+"""The delivery ledger: which finished jobs still need their result shown, and what happened when we tried.
+
+Showing the result is the Discord layer's job; keeping count is core's. A failed delivery is retried
+with backoff; after MAX_DELIVERY_ATTEMPTS the job is marked undeliverable (visible in /history,
+/videoadmin queue and stats) and the sweep moves on, so one lost channel never holds back the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from core.jobs import store, transitions
+from core.platform.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered for this long gets delivered
+MAX_DELIVERY_ATTEMPTS = 6
+RETRY_BASE = 30.0  # seconds before the first retry; doubles each time (30 s, 1 min, 2 min, 4 min, 8 min)
+RETRY_CAP = 3600.0
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed delivery."""
+    return min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempts - 1))
+
+
+class DeliveryLedger:
+    """Bookkeeping of result delivery, shared by every process through the job rows."""
+
+    def __init__(self, *, now: Callable[[], dt.datetime] = utcnow, max_attempts: int = MAX_DELIVERY_ATTEMPTS):
+        self._now = now
+        self.max_attempts = max_attempts
+
+    async def due(self) -> list[int]:
+        """Finished jobs whose result nobody has shown, due a (re)try now; oldest first."""
+        now = self._now()
+        return await store.undelivered(finished_before=now - REDELIVER_AFTER, now=now)
+
+    async def delivered(self, job_id: int) -> bool:
+        """The result is visible; True only for the first caller (who may then ping the requester)."""
+        return await transitions.mark_delivered(job_id, self._now())
+
+    async def failed(self, job_id: int, reason: str) -> int:
+        """Count a failed delivery and schedule the next try; the attempts so far."""
+        now = self._now()
+        attempts = await transitions.delivery_failed(job_id, give_up_after=self.max_attempts, now=now)
+        retry_at = now + dt.timedelta(seconds=retry_delay(attempts))
+        await transitions.retry_delivery_at(job_id, retry_at, now)
+        if attempts >= self.max_attempts:
+            log.warning(
+                "job %s: giving up delivering its result after %d tries: %s", job_id, attempts, reason
+            )
+        else:
+            log.warning(
+                "job %s: delivery failed (%d/%d), next try at %s: %s",
+                job_id,
+                attempts,
+                self.max_attempts,
+                retry_at,
+                reason,
+            )
+        return attempts
+
+    async def moved(self, job_id: int, channel_id: int, message_id: int) -> None:
+        """The result went into a new message: that one is the job's message from now on."""
+        await transitions.move_message(job_id, channel_id, message_id, self._now())
+
+    async def token_dead(self, job_id: int) -> None:
+        """Discord refused the interaction token: no process tries it again."""
+        await transitions.forget_token(job_id, self._now())

@@ -1,0 +1,249 @@
+"""Admission: a request becomes a job, or a refusal that changes nothing.
+
+    admit(params, requester)   validate once, reserve quota and spend, record the job `pending`
+    publish(job_id, target)    attach its message and put it in the queue (one UPDATE), wake a worker
+    withdraw(job_id)           a pending job that can't be published: cancelled, quota and spend back
+
+Every reservation has a path that releases it: a caller that admitted a job either publishes or
+withdraws it, and `sweep_stale_pending` (run by every worker's sweep) withdraws jobs whose caller died
+in between (a crash, a Discord error nobody caught).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tortoise.transactions import in_transaction
+
+from core.accounts.quotas import QuotaService
+from core.catalog import Catalog, ModelSpec
+from core.errors import ErrorCategory, GenerationError
+from core.jobs import transitions
+from core.jobs.gate import AdmissionGate
+from core.jobs.requests import config_of, store_image
+from core.jobs.views import DeliveryTarget, JobView, Requester
+from core.platform.clock import utc_day, utcnow
+from core.platform.db_retry import retry_db
+from core.platform.state import PAUSED_KEY, get_state
+from core.providers.base import VideoRequest
+from core.validation import GenerationParams, resolve_model, validate
+from models import Generation, GenerationStatus
+
+log = logging.getLogger(__name__)
+
+STALE_PENDING_AFTER = dt.timedelta(minutes=5)  # longer than any admission can legitimately take
+PUBLISH_RETRY_FOR = 10.0  # seconds a publish retries a database blip before the job is withdrawn
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A recorded job, not yet in the queue: publish or withdraw it."""
+
+    job: JobView
+    request: VideoRequest
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request was refused (nothing was recorded or charged)."""
+
+    category: ErrorCategory
+    detail: str
+
+    @property
+    def user_message(self) -> str:
+        """The category's advice."""
+        return GenerationError(self.category, self.detail).user_message
+
+    @classmethod
+    def of(cls, exc: GenerationError) -> Refusal:
+        """The refusal for a domain error."""
+        return cls(exc.category, exc.detail)
+
+
+class Intake:
+    """Turns requests into published jobs."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        providers: dict,
+        quotas: QuotaService,
+        output_dir: Path,
+        default_model: str,
+        max_waiting: int | None = None,
+        gate: AdmissionGate | None = None,
+        now: Callable[[], dt.datetime] = utcnow,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.catalog = catalog
+        self.providers = providers
+        self.quotas = quotas
+        self.output_dir = output_dir
+        self.default_model = default_model
+        self.max_waiting = max_waiting
+        self.gate = gate or AdmissionGate()
+        self._now = now
+        self._sleep = sleep
+        self._published: list[Callable[[], None]] = []
+
+    def on_published(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever a job joins the queue (a worker of this process wakes up)."""
+        self._published.append(callback)
+
+    def available_models(self) -> list[ModelSpec]:
+        """Catalog models whose provider is configured."""
+        return [m for m in self.catalog.models.values() if m.provider in self.providers]
+
+    def validate(self, params: GenerationParams) -> VideoRequest:
+        """Validate input without touching the database (fast; safe before a Discord defer)."""
+        spec = resolve_model(self.catalog, set(self.providers), params.model, self.default_model)
+        return validate(params, spec)
+
+    def check(self, params: GenerationParams) -> Refusal | None:
+        """The refusal for input that can never work, or None (no database, no charge)."""
+        try:
+            self.validate(params)
+        except GenerationError as exc:
+            return Refusal.of(exc)
+        return None
+
+    # ---- admission ---------------------------------------------------------------------------
+
+    async def admit(self, params: GenerationParams, requester: Requester) -> Admitted | Refusal:
+        """Validate, reserve quota and spend, and record the job `pending` — or refuse, changing nothing."""
+        try:
+            request = self.validate(params)
+        except GenerationError as exc:
+            return Refusal.of(exc)
+        user_id = requester.user_id
+        if (known := self.gate.known_refusal(user_id)) is not None:
+            return Refusal.of(known)
+        async with self.gate.turn(user_id):
+            if (known := self.gate.known_refusal(user_id)) is not None:
+                return Refusal.of(known)
+            try:
+                gen = await self._record(request, requester)
+            except GenerationError as exc:
+                self.gate.remember(user_id, exc)
+                log.info("request from user %s refused: %s", user_id, exc.detail)
+                return Refusal.of(exc)
+        log.info(
+            "job %s: admitted for user %s (%s, %ss)", gen.id, user_id, request.model.name, request.duration
+        )
+        return Admitted(JobView.of(gen), request)
+
+    async def _record(self, request: VideoRequest, requester: Requester) -> Generation:
+        if await get_state(PAUSED_KEY):
+            raise GenerationError(ErrorCategory.PAUSED, "an admin paused new videos")
+        spec = request.model
+        cost = spec.estimate_cost(request.duration, request.resolution)
+        now = self._now()
+        day = utc_day(now)
+        user = await self.quotas.ensure_user(requester.user_id)
+        config = config_of(request)
+        if request.image is not None:
+            config["image_path"] = str(
+                await store_image(self.output_dir, request.image, request.image_mime_type)
+            )
+        try:
+            async with in_transaction():
+                await self.quotas.reserve(user, day, request.duration, cost)
+                await self._check_waiting(requester.user_id)
+                return await transitions.create(
+                    now,
+                    user_id=requester.user_id,
+                    guild_id=requester.guild_id,
+                    channel_id=requester.channel_id,
+                    prompt=request.prompt,
+                    model=spec.name,
+                    provider=spec.provider,
+                    provider_model_id=spec.provider_model_id,
+                    config=config,
+                    video_seconds=request.duration,
+                    estimated_cost_usd=cost,
+                    quota_day=day,
+                )
+        except BaseException:
+            if "image_path" in config:
+                await asyncio.to_thread(Path(config["image_path"]).unlink, missing_ok=True)
+            raise
+
+    async def _check_waiting(self, user_id: int) -> None:
+        """The waiting cap, counted after the quota UPDATE (which serializes one user's requests)."""
+        if self.max_waiting is None:
+            return
+        waiting = await Generation.filter(
+            user_id=user_id, status__in=[GenerationStatus.PENDING, GenerationStatus.QUEUED]
+        ).count()
+        if waiting >= self.max_waiting:
+            raise GenerationError(
+                ErrorCategory.TOO_MANY_WAITING,
+                f"you already have {waiting} videos waiting to start (at most {self.max_waiting})",
+            )
+
+    async def create_job(self, params: GenerationParams, requester: Requester) -> JobView:
+        """Admit a job that will run right here (the CLI); raises the refusal as a GenerationError."""
+        outcome = await self.admit(params, requester)
+        if isinstance(outcome, Refusal):
+            raise GenerationError(outcome.category, outcome.detail)
+        return outcome.job
+
+    # ---- publishing --------------------------------------------------------------------------
+
+    async def publish(self, job_id: int, target: DeliveryTarget | None) -> None:
+        """Attach the job's message and put it in the queue, as one UPDATE; then wake the workers.
+
+        If that can't be done (the database stays away), the job is withdrawn — cancelled and refunded —
+        and the error raised: a job nobody can see must never run.
+        """
+        try:
+            published = await retry_db(
+                lambda: transitions.publish(job_id, target, self._now()),
+                what="publish",
+                sleep=self._sleep,
+                give_up_after=PUBLISH_RETRY_FOR,
+            )
+        except BaseException:
+            await asyncio.shield(self.withdraw(job_id, "the job could not be put in the queue"))
+            raise
+        if not published:
+            raise GenerationError(
+                ErrorCategory.CANCELLED, f"job {job_id} was withdrawn before it was published"
+            )
+        for callback in self._published:
+            callback()
+
+    async def withdraw(self, job_id: int, reason: str) -> bool:
+        """Cancel a job that was never published and give back its quota and spend; False if it was."""
+        cancelled = await retry_db(
+            lambda: transitions.cancel_pending(job_id, self._now(), reason),
+            what="withdraw",
+            sleep=self._sleep,
+        )
+        if not cancelled:
+            return False
+        await retry_db(lambda: self.quotas.refund(job_id), what="refund", sleep=self._sleep)
+        await retry_db(lambda: self.quotas.release_spend(job_id), what="release spend", sleep=self._sleep)
+        log.info("job %s: withdrawn and refunded (%s)", job_id, reason)
+        return True
+
+    async def sweep_stale_pending(self) -> list[int]:
+        """Withdraw jobs left `pending` by an admission that died half-way; their ids."""
+        stale = await transitions.stale_pending(self._now() - STALE_PENDING_AFTER)
+        withdrawn = []
+        for job_id in stale:
+            try:
+                if await self.withdraw(
+                    job_id, "its request never finished (the bot stopped or Discord failed)"
+                ):
+                    withdrawn.append(job_id)
+            except Exception:  # one bad row never stops the sweep
+                log.exception("job %s: withdrawing a stale pending job failed", job_id)
+        return withdrawn

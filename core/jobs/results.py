@@ -1,0 +1,75 @@
+"""A finished job's result, ready to show: the status text, the file to attach (fitted to the upload
+limit), and whether the requester should be pinged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.accounts.quotas import QuotaService
+from core.errors import GenerationError
+from core.jobs import store
+from core.jobs.views import JobView
+from core.media.files import human_size
+from core.media.transcode import fit_to_size
+from core.platform.clock import utc_day
+from core.presenter import failure_text, finished_line, quota_left
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """What the final message shows."""
+
+    job: JobView
+    body: str
+    upload: Path | None  # the mp4 to attach (the original, or a re-encode that fits)
+    upload_bytes: int = 0
+    notify: bool = False  # the job took longer than NOTIFY_AFTER: ping the requester once it is shown
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+class Results:
+    """Prepares results for delivery."""
+
+    def __init__(self, quotas: QuotaService, *, notify_after: float) -> None:
+        self.quotas = quotas
+        self.notify_after = notify_after
+
+    async def prepare(self, job_id: int, upload_limit: int) -> ResultView:
+        """The result of a finished job, with its video fitted under `upload_limit` bytes."""
+        job = await store.get(job_id)
+        notify = (job.took or 0.0) > self.notify_after
+        if job.error_type or not job.video_path:
+            return ResultView(job, failure_text(job.error_type, job.refunded, job.error), None, notify=notify)
+        status = await self.quotas.status(job.user_id, utc_day(job.created_at))
+        line = finished_line(float(job.video_seconds), job.took, job.estimated_cost_usd, quota_left(status))
+        source = Path(job.video_path)
+        size = await asyncio.to_thread(_size, source)
+        if size is None:
+            log.warning("job %s: its video %s is missing", job.id, source)
+            body = (
+                f"{line}\nThe video file is no longer on the bot's disk (removed by OUTPUT_RETENTION_DAYS,"
+                " or made on a host whose files this one can't read), so it can't be attached."
+            )
+            return ResultView(job, body, None, notify=notify)
+        try:
+            fitted = await fit_to_size(source, source.with_name(source.stem + ".upload.mp4"), upload_limit)
+        except GenerationError as exc:
+            body = (
+                f"{line}\nThe video is {human_size(size)}, more than this channel accepts"
+                f" ({human_size(upload_limit)}), even re-encoded. It stays in your /history. ({exc.detail})"
+            )
+            return ResultView(job, body, None, notify=notify)
+        if fitted.reencoded:
+            line += f"\nRe-encoded to {human_size(fitted.size_bytes)} to fit the upload limit."
+        return ResultView(job, line, fitted.path, fitted.size_bytes, notify=notify)

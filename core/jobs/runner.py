@@ -1,0 +1,414 @@
+"""Running one job: submit → poll → download → completed, or a failure with its category.
+
+Rules it keeps (see docs/engineering): the provider job id is stored before the first poll and a job
+that has one (or whose submit may have reached the provider) is never submitted again; every state
+change goes through `transitions` and is conditional on the claim's lease, so a run that lost its
+lease can't finish the job; a transient database error is retried and never fails a job — if the
+database stays away, the run stops and the job is resumed after its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from core.accounts.quotas import QuotaService
+from core.catalog import Catalog, ModelSpec
+from core.errors import REFUNDED_CATEGORIES, ErrorCategory, GenerationError
+from core.jobs import transitions
+from core.jobs.progress import (
+    COMPLETE,
+    DOWNLOADING,
+    REQUEST_SENT,
+    STARTING,
+    ProgressCallback,
+    ProgressReporter,
+    expected_latency,
+    processing_stage,
+    queued_stage,
+    time_fraction,
+)
+from core.jobs.requests import load_request
+from core.jobs.views import GenerationResult, result_of
+from core.media.files import output_filename, safe_output_path
+from core.platform.clock import utcnow
+from core.platform.coordination import RateLimiter
+from core.platform.db_retry import is_transient, retry_db
+from core.platform.retry import backoff_delay
+from core.providers.base import JobRef, JobState, PollResult, Provider, VideoSource
+from models import Generation, GenerationStatus
+
+log = logging.getLogger(__name__)
+
+SUBMIT_ATTEMPTS = 4
+FETCH_ATTEMPTS = 4
+MIN_POLL_TIMEOUT = 600.0  # seconds; providers.md: give up after about 10 minutes
+POLL_TIMEOUT_FACTOR = 5.0  # ... or five times the model's expected latency, if longer
+LATENCY_SAMPLE_SIZE = 20
+
+
+class LeaseLost(Exception):
+    """This run no longer holds the job (cancelled, or re-claimed after its lease expired)."""
+
+
+class JobRunner:
+    """Runs video jobs against providers and keeps the job record true."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        providers: dict[str, Provider],
+        quotas: QuotaService,
+        output_dir: Path,
+        max_video_bytes: int = 200 * 1024 * 1024,
+        now: Callable[[], dt.datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.rate_limiter = rate_limiter
+        self.providers = providers
+        self.quotas = quotas
+        self.output_dir = output_dir
+        self.max_video_bytes = max_video_bytes
+        self._now = now
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._rand = rand
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        return await retry_db(call, what=what, sleep=self._sleep, monotonic=self._monotonic, rand=self._rand)
+
+    # ---- running ---------------------------------------------------------------------------
+
+    async def run_job(
+        self, generation_id: int, progress: ProgressCallback | None = None, *, lease: str | None = None
+    ) -> GenerationResult:
+        """Run (or resume) one job to a terminal state and return its result.
+
+        With `lease`, the job was claimed from the queue under that token: every later state change is
+        conditional on it, so a run that lost its lease can't finish the job. Without it (the CLI),
+        the job is started here. A result that is not `finished` means this run gave the job up
+        (lease lost, or the database stayed away): it is resumed elsewhere or later.
+        """
+        reporter = ProgressReporter(progress)
+        try:
+            gen = await self._db("load job", lambda: Generation.get(id=generation_id))
+            if gen.status.is_terminal:
+                return result_of(gen)
+            if lease is not None:
+                if gen.status is not GenerationStatus.PROCESSING or gen.lease_owner != lease:
+                    return result_of(gen)
+            elif not await self._db("start job", lambda: transitions.start_unqueued(gen.id, self._now())):
+                return result_of(await Generation.get(id=gen.id))
+            await self._run(gen, lease, reporter)
+        except asyncio.CancelledError:
+            raise  # shutdown: the job stays processing with its provider id and is resumed later
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning(
+                "job %s: the database stayed unreachable (%r); leaving it to be resumed", generation_id, exc
+            )
+        try:
+            return result_of(await self._db("read result", lambda: Generation.get(id=generation_id)))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return GenerationResult("error", None, None, None, generation_id, job_status="processing")
+
+    async def _run(self, gen: Generation, lease: str | None, reporter: ProgressReporter) -> None:
+        started = self._monotonic()
+        await reporter.report(*STARTING)
+        try:
+            spec = self._spec_for(gen)
+            provider = self._provider_for(gen)
+            ref = await self._ensure_submitted(gen, lease, spec, provider, reporter)
+            video = await self._wait_for_video(gen, lease, spec, provider, ref, reporter, started)
+            await reporter.report(*DOWNLOADING)
+            path, size = await self._download(gen, lease, provider, ref, video)
+            total = self._monotonic() - started
+            if gen.submitted_at is not None:  # resumed: count the time before the restart too
+                total = max(total, (self._now() - gen.submitted_at).total_seconds())
+            timings = dict(gen.stage_timings, total=round(total, 3))
+            finished = await self._db(
+                "complete",
+                lambda: transitions.complete(
+                    gen.id, lease, path=str(path), size=size, timings=timings, now=self._now()
+                ),
+            )
+            if not finished:  # cancelled meanwhile: the file is not the user's result any more
+                path.unlink(missing_ok=True)
+                return
+            log.info("job %s: completed in %.1fs (%d bytes)", gen.id, timings["total"], size)
+            await reporter.report(*COMPLETE)
+        except LeaseLost:
+            log.info("job %s: no longer ours (cancelled or re-claimed); this run stops", gen.id)
+        except GenerationError as exc:
+            await self._fail(gen, lease, exc, self._monotonic() - started)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("job %s: unexpected error", gen.id)
+            await self._fail(gen, lease, GenerationError(ErrorCategory.UNKNOWN, repr(exc)), None)
+
+    async def expected_latency(self, spec: ModelSpec) -> float:
+        """Seconds this model's jobs take to process here, learned once enough have completed."""
+        rows = await (
+            Generation.filter(model=spec.name, status=GenerationStatus.COMPLETED)
+            .order_by("-completed_at")
+            .limit(LATENCY_SAMPLE_SIZE)
+            .values_list("stage_timings", flat=True)
+        )
+        samples = [float(t["processing"]) for t in rows if isinstance(t, dict) and "processing" in t]
+        return expected_latency(spec.expected_latency_s, samples)
+
+    # ---- steps -----------------------------------------------------------------------------
+
+    def _spec_for(self, gen: Generation) -> ModelSpec:
+        spec = self.catalog.get(gen.model)
+        if spec is None:
+            raise GenerationError(ErrorCategory.MODEL_UNAVAILABLE, f"model '{gen.model}' left the catalog")
+        return spec
+
+    def _provider_for(self, gen: Generation) -> Provider:
+        provider = self.providers.get(gen.provider)
+        if provider is None:
+            raise GenerationError(
+                ErrorCategory.MODEL_UNAVAILABLE, f"provider '{gen.provider}' is not configured any more"
+            )
+        return provider
+
+    async def _still_mine(self, gen: Generation, lease: str | None) -> None:
+        if not await self._db("check lease", lambda: transitions.holds(gen.id, lease)):
+            raise LeaseLost
+
+    async def _ensure_submitted(
+        self,
+        gen: Generation,
+        lease: str | None,
+        spec: ModelSpec,
+        provider: Provider,
+        reporter: ProgressReporter,
+    ) -> JobRef:
+        if gen.provider_job_id:
+            log.info("job %s: resuming provider job %s", gen.id, gen.provider_job_id)
+            await reporter.report(*REQUEST_SENT)
+            return JobRef(gen.provider_job_id, gen.provider_model_id)
+        if gen.submit_started_at is not None:
+            raise GenerationError(
+                ErrorCategory.PROVIDER_UNAVAILABLE,
+                "an earlier submit may have reached the provider but its job id was never stored;"
+                " not submitting again to avoid paying twice",
+            )
+        request = await load_request(gen, spec)
+        marked = await self._db(
+            "mark submit", lambda: transitions.mark_submit_started(gen.id, lease, self._now())
+        )
+        if not marked:
+            raise LeaseLost
+        gen.submit_started_at = self._now()
+        began = self._monotonic()
+
+        async def submit() -> str:
+            await self._respect_rate_limit(provider)
+            return await provider.submit(request)
+
+        job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, submit)
+        submitted_at = self._now()
+        # The id must reach the database whatever it takes: without it the paid job would be orphaned.
+        await retry_db(
+            lambda: transitions.store_provider_id(gen.id, job_id, submitted_at),
+            what="store provider id",
+            sleep=self._sleep,
+            monotonic=self._monotonic,
+            rand=self._rand,
+            give_up_after=float("inf"),
+        )
+        gen.provider_job_id = job_id
+        ref = JobRef(job_id, gen.provider_model_id)
+        gen.stage_timings = dict(gen.stage_timings, submit=round(self._monotonic() - began, 3))
+        log.info("job %s: submitted to %s as %s", gen.id, provider.name, job_id)
+        if not await self._db("check lease", lambda: transitions.holds(gen.id, lease)):
+            status = await self._db(
+                "read status", lambda: Generation.get(id=gen.id).values_list("status", flat=True)
+            )
+            if status == GenerationStatus.CANCELLED:  # cancelled while the submit was in flight:
+                self.cancel_at_provider(gen.id, provider, ref)  # the cancel could not name the job yet
+            raise LeaseLost
+        await reporter.report(*REQUEST_SENT)
+        return ref
+
+    async def _wait_for_video(
+        self,
+        gen: Generation,
+        lease: str | None,
+        spec: ModelSpec,
+        provider: Provider,
+        ref: JobRef,
+        reporter: ProgressReporter,
+        started: float,
+    ) -> VideoSource:
+        expected = await self._db("read latencies", lambda: self.expected_latency(spec))
+        limit = max(MIN_POLL_TIMEOUT, POLL_TIMEOUT_FACTOR * expected)
+        waited_before = (self._now() - gen.submitted_at).total_seconds() if gen.submitted_at else 0.0
+        deadline = self._monotonic() + max(0.0, limit - max(0.0, waited_before))  # the model's deadline
+        began = self._monotonic() - max(0.0, waited_before)
+        failures = 0
+        interval = spec.poll_interval_s if spec.poll_interval_s is not None else provider.poll_interval
+        # The first poll lands at a random point of the first interval: jobs submitted or resumed
+        # together then poll at spread-out moments instead of all at once, every interval.
+        await self._sleep(interval * self._rand())
+        while True:
+            try:
+                await self._respect_rate_limit(provider)
+                result = await provider.poll(ref)
+                failures = 0
+            except GenerationError as exc:
+                if not exc.retryable:
+                    raise
+                failures += 1
+                log.warning("job %s: poll failed (%s), retrying", gen.id, exc.detail)
+                result = None
+                wait = backoff_delay(
+                    failures, base=max(interval, 1.0), retry_after=exc.retry_after, rand=self._rand
+                )
+            if result is not None:
+                if result.state is JobState.SUCCEEDED and result.video is not None:
+                    processing = self._monotonic() - began
+                    gen.stage_timings = dict(gen.stage_timings, processing=round(processing, 3))
+                    return result.video
+                if result.state is JobState.FAILED:
+                    raise result.error or GenerationError(ErrorCategory.GENERATION_FAILED, "provider failed")
+                await self._report_wait(reporter, result, self._monotonic() - began, expected)
+                wait = interval
+            if self._monotonic() + wait > deadline:
+                self.cancel_at_provider(gen.id, provider, ref)
+                raise GenerationError(
+                    ErrorCategory.TIMEOUT, f"no video after {self._monotonic() - began:.0f}s of waiting"
+                )
+            await self._sleep(wait)
+            await self._still_mine(gen, lease)  # cancelled, or our lease was lost: stop polling for it
+
+    async def _report_wait(
+        self, reporter: ProgressReporter, result: PollResult, elapsed: float, expected: float
+    ) -> None:
+        if result.state is JobState.QUEUED:
+            await reporter.report(*queued_stage(result.queue_position))
+            return
+        fraction = result.progress if result.progress is not None else time_fraction(elapsed, expected)
+        await reporter.report(*processing_stage(fraction))
+
+    async def _download(
+        self, gen: Generation, lease: str | None, provider: Provider, ref: JobRef, video: VideoSource
+    ) -> tuple[Path, int]:
+        await asyncio.to_thread(self.output_dir.mkdir, parents=True, exist_ok=True)
+        created = gen.created_at or self._now()
+        path = safe_output_path(self.output_dir, output_filename(gen.prompt, created, gen.id))
+        # One partial file per claim: two runs of the same job never write into each other's download.
+        claim = (lease or "local").rsplit("#", 1)[-1]
+        partial = path.with_name(f"{path.name}.{claim}.part")
+        began = self._monotonic()
+        size = await self._retrying(
+            "download",
+            gen.id,
+            FETCH_ATTEMPTS,
+            lambda: provider.fetch(ref, video, partial, self.max_video_bytes),
+        )
+        await asyncio.to_thread(partial.replace, path)
+        gen.stage_timings = dict(gen.stage_timings, download=round(self._monotonic() - began, 3))
+        return path, size
+
+    async def _retrying(
+        self, what: str, job_id: int, attempts: int, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except GenerationError as exc:
+                if not exc.retryable or attempt == attempts:
+                    raise
+                delay = backoff_delay(attempt, retry_after=exc.retry_after, rand=self._rand)
+                log.warning(
+                    "job %s: %s failed (%s); retry %d in %.1fs", job_id, what, exc.detail, attempt, delay
+                )
+                await self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _respect_rate_limit(self, provider: Provider) -> None:
+        """Wait for a slot in the provider's per-minute budget (shared by every process)."""
+        if self.rate_limiter is None:
+            return
+        while (
+            wait := await self._db("rate limit", lambda: self.rate_limiter.try_acquire(provider.name))
+        ) > 0:
+            await self._sleep(wait + self._rand())  # jittered so waiting jobs don't all poll at once
+
+    # ---- ending ----------------------------------------------------------------------------
+
+    def cancel_at_provider(self, job_id: int, provider: Provider, ref: JobRef) -> None:
+        """Ask the provider to stop the job, in the background (a slow provider never holds a caller up)."""
+        if not provider.supports_cancel:
+            return
+
+        async def cancel() -> None:
+            try:
+                await provider.cancel(ref)
+                log.info("job %s: cancelled at %s", job_id, provider.name)
+            except GenerationError as exc:
+                log.warning("job %s: provider cancel failed: %s", job_id, exc.detail)
+            except Exception:
+                log.exception("job %s: provider cancel failed", job_id)
+
+        task = asyncio.create_task(cancel(), name=f"cancel-{job_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def cancel_job_at_provider(self, job_id: int) -> None:
+        """The job was cancelled: stop it at the provider too, if it got that far."""
+        gen = await Generation.get(id=job_id)
+        provider = self.providers.get(gen.provider)
+        if provider is not None and gen.provider_job_id:
+            self.cancel_at_provider(job_id, provider, JobRef(gen.provider_job_id, gen.provider_model_id))
+
+    async def drain(self) -> None:
+        """Wait for background provider cancels (shutdown, tests)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _fail(
+        self, gen: Generation, lease: str | None, exc: GenerationError, elapsed: float | None
+    ) -> None:
+        changed = await self._db("fail", lambda: transitions.fail(gen.id, lease, exc, elapsed, self._now()))
+        if changed:
+            await self._after_failure(gen.id, exc)
+
+    async def abandon(self, generation_id: int, exc: GenerationError, *, expired_before: dt.datetime) -> bool:
+        """Fail a job whose worker vanished (lease expired before `expired_before`), refunding the quota,
+        and stop it at the provider where the API allows."""
+        if not await transitions.fail_abandoned(generation_id, expired_before, exc, self._now()):
+            return False
+        await self._after_failure(generation_id, exc)
+        await self.cancel_job_at_provider(generation_id)
+        return True
+
+    async def _after_failure(self, generation_id: int, exc: GenerationError) -> None:
+        """Refund and release spend for the one caller whose update failed the job."""
+        log.info("job %s: failed (%s): %s", generation_id, exc.category.value, exc.detail)
+        if exc.category in REFUNDED_CATEGORIES:
+            await self._db("refund", lambda: self.quotas.refund(generation_id))
+        gen = await self._db("read job", lambda: Generation.get(id=generation_id))
+        if gen.provider_job_id is None or exc.category is ErrorCategory.SAFETY_BLOCKED:
+            await self._db("release spend", lambda: self.quotas.release_spend(generation_id))

@@ -1,0 +1,51 @@
+"""Reading jobs: frozen views for the Discord layer and the CLI, and the queries the sweeps run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.expressions import Q
+
+from core.jobs.views import JobView
+from models import Generation
+from models.generation import TERMINAL_STATUSES
+
+UNDELIVERED_BATCH = 100
+
+
+async def find(job_id: int) -> JobView | None:
+    """The job, or None."""
+    gen = await Generation.get_or_none(id=job_id)
+    return JobView.of(gen) if gen is not None else None
+
+
+async def get(job_id: int) -> JobView:
+    """The job (it must exist)."""
+    return JobView.of(await Generation.get(id=job_id))
+
+
+async def views(job_ids: list[int]) -> list[JobView]:
+    """These jobs (those that exist)."""
+    return [JobView.of(gen) for gen in await Generation.filter(id__in=job_ids)]
+
+
+async def undelivered(*, finished_before: dt.datetime, now: dt.datetime) -> list[int]:
+    """Finished jobs with a message whose result was never shown and is due a try (oldest first).
+
+    Jobs whose last delivery failed wait until their `delivery_retry_at`; undeliverable ones (given up
+    after too many failures) are left out, so one bad channel never holds back the others.
+    """
+    return list(
+        await Generation.filter(
+            Q(delivery_retry_at__isnull=True) | Q(delivery_retry_at__lte=now),
+            delivered_at__isnull=True,
+            completed_at__lt=finished_before,
+            status__in=list(TERMINAL_STATUSES),
+            message_id__isnull=False,
+            deleted=False,
+            undeliverable=False,
+        )
+        .order_by("completed_at")
+        .limit(UNDELIVERED_BATCH)
+        .values_list("id", flat=True)
+    )
