@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -27,7 +28,7 @@ class Settings:
     """Every setting the bot reads. `.env.example` documents each key."""
 
     discord_token: str = _secret()
-    database_url: str = ""
+    database_url: str = _secret()  # may hold a password
     output_dir: Path = PROJECT_DIR / "data" / "videos"
     default_model: str = ""
     model_catalog: Path | None = None
@@ -70,6 +71,15 @@ class Settings:
     def vertex_configured(self) -> bool:
         """Vertex needs a project (application default credentials) or an express-mode key."""
         return bool(self.google_cloud_project or self.vertex_api_key)
+
+    def secret_values(self) -> list[str]:
+        """The values that must never reach a log: tokens, API keys and the database password."""
+        values = [getattr(self, f.name) for f in fields(self) if not f.repr and f.name != "database_url"]
+        try:
+            password = urlsplit(self.database_url).password
+        except ValueError:
+            password = None
+        return [v for v in [*values, password] if v]
 
     def configured_providers(self) -> dict[str, bool]:
         """Which providers have what they need to be called."""

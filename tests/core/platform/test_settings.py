@@ -84,6 +84,27 @@ def test_secrets_never_appear_in_repr():
     assert "SECRET" not in repr(s)
 
 
+def test_database_password_never_appears_in_repr():
+    s = load_settings(
+        {"DATABASE_URL": "postgres://bot:hunter2-SECRET@db.internal:5432/videos"}, env_file=None
+    )
+    assert s.database_url.endswith("@db.internal:5432/videos")
+    assert "hunter2-SECRET" not in repr(s)
+
+
+def test_secret_values_are_the_tokens_keys_and_the_database_password():
+    s = load_settings(
+        {
+            "DISCORD_TOKEN": "tok-SECRET",
+            "GEMINI_API_KEY": "gem-SECRET",
+            "FAL_KEY": "fal-SECRET",
+            "DATABASE_URL": "postgres://bot:pw-SECRET@db.internal/videos",
+        },
+        env_file=None,
+    )
+    assert sorted(s.secret_values()) == ["fal-SECRET", "gem-SECRET", "pw-SECRET", "tok-SECRET"]
+
+
 def test_env_example_documents_every_setting():
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     expected = {name.upper() for name in Settings.__dataclass_fields__}
