@@ -20,16 +20,20 @@ from app.cli import main as cli_main
 from cogs.admin import AdminCog
 from cogs.history import HistoryCog, HistoryPageButton
 from cogs.quota import QuotaCog
-from cogs.ui.buttons import JOB_BUTTONS
+from cogs.ui.buttons import JOB_BUTTONS, JobButtonHandler
 from cogs.ui.display import JobDisplay
 from cogs.ui.errors import on_app_command_error
 from cogs.video import VideoCog
 from core.catalog import CatalogError
+from core.jobs.queue import JobQueue
 from core.jobs.worker import Worker
 from core.media.retention import retention_loop
+from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db import close_db, init_db
+from core.platform.logs import configure_logging
 from core.platform.settings import LOG_LEVELS, Settings, SettingsError, load_settings
 from core.platform.state import get_state, set_state
+from core.platform.supervise import Supervisor
 from core.services import Services, build_services
 
 log = logging.getLogger("bot")
@@ -38,7 +42,7 @@ log = logging.getLogger("bot")
 class VideoBot(commands.Bot):
     """The Discord adapter: slash commands only, no privileged intents, mentions off unless explicit."""
 
-    def __init__(self, services: Services, **options) -> None:
+    def __init__(self, services: Services, *, clock: Clock = REAL_CLOCK, **options) -> None:
         # This bot has no voice features: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -50,33 +54,28 @@ class VideoBot(commands.Bot):
         )
         self.services = services
         self.settings = services.settings
-        self.queue = services.job_queue(worker_identity())
-        self.jobs = JobDisplay(self, services, self.queue)
-        slots = self.settings.max_concurrent_jobs if self.settings.workers is None else self.settings.workers
-        self.worker = (
-            Worker(services.generator, self.queue, slots=slots, hooks_for=self.jobs.hooks_for)
-            if slots
-            else None
-        )
-        self._background: set[asyncio.Task] = set()
+        self.queue, self.jobs, self.worker = build_job_side(self, services, clock=clock)
+        self.loops = Supervisor()
+        self.job_buttons: JobButtonHandler | None = None  # the Video cog, once loaded
 
     async def setup_hook(self) -> None:
         """Load the cogs and buttons, sync commands if they changed, start the worker and the loops."""
-        await self.add_cog(VideoCog(self, self.services, self.queue, self.jobs, self.worker))
-        for cog in (HistoryCog, QuotaCog, AdminCog):
+        video = VideoCog(self, self.services, self.jobs)
+        await self.add_cog(video)
+        self.job_buttons = video
+        await self.add_cog(AdminCog(self, self.services, self.jobs))
+        for cog in (HistoryCog, QuotaCog):
             await self.add_cog(cog(self, self.services))
         self.add_dynamic_items(*JOB_BUTTONS, HistoryPageButton)
         self.tree.on_error = on_app_command_error
         await self.sync_commands()
-        self._start(retention_loop(self.settings.output_dir, self.settings.output_retention_days))
-        self._start(self.jobs.run())
+        settings = self.settings
+        self.loops.start(
+            "retention", lambda: retention_loop(settings.output_dir, settings.output_retention_days)
+        )
+        self.loops.start("job display", self.jobs.run)
         if self.worker is not None:
-            self._start(self.worker.run())
-
-    def _start(self, coro) -> None:
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+            self.loops.start("worker", self.worker.run)
 
     async def sync_commands(self, *, force: bool = False) -> int:
         """Push the command tree when it differs from the last push (or when forced); return its size."""
@@ -103,10 +102,24 @@ class VideoBot(commands.Bot):
         """Hand running jobs back to the queue at once (they resume elsewhere or on the next start)."""
         if self.worker is not None:
             await self.worker.stop()
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.loops.stop()
         await super().close()
+
+
+def job_slots(settings: Settings) -> int:
+    """Jobs this process runs at once: WORKERS, or MAX_CONCURRENT_JOBS when unset; 0 = none (bot only)."""
+    return settings.max_concurrent_jobs if settings.workers is None else settings.workers
+
+
+def build_job_side(
+    client: discord.Client, services: Services, *, clock: Clock = REAL_CLOCK
+) -> tuple[JobQueue, JobDisplay, Worker | None]:
+    """This process's queue identity, job display and worker (None with WORKERS=0)."""
+    queue = services.job_queue(worker_identity())
+    display = JobDisplay(client, services, queue, clock=clock)
+    slots = job_slots(services.settings)
+    worker = services.worker(queue, slots, display.hooks_for) if slots else None
+    return queue, display, worker
 
 
 def on_stop_signals(callback) -> None:
@@ -126,35 +139,30 @@ def worker_identity() -> str:
 
 async def serve_worker(settings: Settings) -> None:
     """`python bot.py worker`: run jobs with REST only (no gateway), until SIGINT/SIGTERM."""
+    if job_slots(settings) == 0:
+        raise SettingsError("setting WORKERS is 0: a `bot.py worker` process must run at least one job slot")
     point_at_discord(settings)
     await init_db(settings.database_url)
     services = build_services(settings)
     client = discord.Client(intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none())
-    queue = services.job_queue(worker_identity())
-    display = JobDisplay(client, services, queue)
-    slots = settings.workers or settings.max_concurrent_jobs
-    worker = Worker(services.generator, queue, slots=slots, hooks_for=display.hooks_for)
+    queue, display, worker = build_job_side(client, services)
+    assert worker is not None
     stop = asyncio.Event()
     on_stop_signals(stop.set)
+    loops = Supervisor()
     try:
         await client.login(settings.discord_token)
-        log.info("worker %s running %d slots (REST only)", queue.owner, slots)
-        task = asyncio.create_task(worker.run())
+        log.info("worker %s running %d slots (REST only)", queue.owner, worker.slots)
+        loops.start("worker", worker.run)
+        loops.start("delivery sweep", display.run)
         await stop.wait()
         await worker.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await loops.stop()
     finally:
         await client.close()
         await services.aclose()
         await close_db()
         log.info("worker stopped")
-
-
-def configure_logging(level: str) -> None:
-    """Root logging at `level`; discord.http at WARNING so rate-limit waits stay visible."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logging.getLogger("discord.http").setLevel(logging.WARNING)
 
 
 def point_at_discord(settings: Settings) -> None:
@@ -179,7 +187,14 @@ async def serve(settings: Settings) -> None:
     await init_db(settings.database_url)
     services = build_services(settings)
     bot = create_bot(services)
-    on_stop_signals(lambda: asyncio.ensure_future(bot.close()))
+    closing: set[asyncio.Task] = set()  # kept, so the close task can't be garbage-collected
+
+    def close() -> None:
+        task = asyncio.ensure_future(bot.close())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
+    on_stop_signals(close)
     try:
         async with bot:
             await bot.start(settings.discord_token)

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from cogs.ui.display import JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
+from cogs.ui.errors import send_ephemeral, within_answer_time
 from cogs.ui.permissions import actor_of, is_admin
 from core.accounts.history import active_jobs, undeliverable_jobs
 from core.jobs.progress import format_elapsed
@@ -150,21 +151,16 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
         Args:
             job: The job id (see /videoadmin queue).
         """
-        await interaction.response.defer(ephemeral=True, thinking=True)  # answer first, then cancel
-        outcome = await self.services.actions.cancel(
-            job, actor_of(interaction, self.services.settings.admin_user_ids)
-        )
+        actor = actor_of(interaction, self.services.settings.admin_user_ids)
+        outcome = await within_answer_time(interaction, self.services.actions.cancel(job, actor), ephemeral=True)
         if outcome.ok:
             self.display.deliver_soon(job)  # the job's message shows it right after
         log.info("admin %s cancelled job %s: %s", interaction.user.id, job, outcome.refusal or "done")
-        text = (
-            f"Job #{job} cancelled."
-            if outcome.ok
-            else (f"Job #{job} is not running." if outcome.job is not None else f"Job #{job} does not exist.")
-        )
-        await interaction.followup.send(
-            embed=notice_embed("Cancel", text, discord.Colour.blurple()), ephemeral=True
-        )
+        if outcome.ok:
+            text = f"Job #{job} cancelled."
+        else:
+            text = f"Job #{job} is not running." if outcome.job is not None else f"Job #{job} does not exist."
+        await send_ephemeral(interaction, notice_embed("Cancel", text, discord.Colour.blurple()))
 
     @app_commands.command(name="pause")
     async def pause(self, interaction: discord.Interaction) -> None:

@@ -20,6 +20,7 @@ from discord.ext import commands
 
 from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
+from cogs.ui.errors import send_ephemeral, within_answer_time
 from cogs.ui.permissions import actor_of
 from core.jobs.intake import Admitted, Refusal
 from core.jobs.views import DeliveryTarget, JobStatus, Requester
@@ -94,11 +95,13 @@ class VideoCog(commands.Cog, name="Video"):
             )
             return
         requester = self._requester(interaction)
+        message_id = None
         if image is not None:
-            params = await self._with_image(interaction, params, image)
-            if params is None:
+            prepared = await self._with_image(interaction, params, image)
+            if prepared is None:
                 return
-        await self.start_job(interaction, lambda: self.intake.admit(params, requester))
+            params, message_id = prepared
+        await self.start_job(interaction, lambda: self.intake.admit(params, requester), message_id=message_id)
 
     @video.autocomplete("model")
     async def _model_choices(
@@ -141,24 +144,31 @@ class VideoCog(commands.Cog, name="Video"):
 
     async def _with_image(
         self, interaction: discord.Interaction, params: GenerationParams, image: discord.Attachment
-    ) -> GenerationParams | None:
+    ) -> tuple[GenerationParams, int | None] | None:
         """Refuse a request that can't work before downloading its image; the download may take longer
-        than Discord's 3 s, so the reply is deferred first and a refusal then takes its place."""
+        than Discord's 3 s, so the reply is deferred first and a refusal then takes its place.
+        The parameters with the image, and the id of the deferred reply."""
         if (refusal := self.intake.check(params)) is not None:
             await self._refuse(interaction, _text(refusal))
             return None
-        await interaction.response.defer(thinking=True)
+        deferred = await interaction.response.defer(thinking=True)
         try:
             data = await asyncio.wait_for(image.read(), IMAGE_READ_TIMEOUT)
         except (discord.HTTPException, TimeoutError):
             await self._refuse_in_place(interaction, "image: could not download the attachment; try again")
             return None
-        return dataclasses.replace(params, image=data)
+        return dataclasses.replace(params, image=data), getattr(deferred, "message_id", None)
 
     async def start_job(
-        self, interaction: discord.Interaction, admit: Callable[[], Awaitable[Admitted | Refusal]]
+        self,
+        interaction: discord.Interaction,
+        admit: Callable[[], Awaitable[Admitted | Refusal]],
+        *,
+        message_id: int | None = None,
     ) -> None:
-        """Admit, answer Discord in time, publish — or refuse, ephemerally whenever Discord still allows it."""
+        """Admit, answer Discord in time, publish — or refuse, ephemerally whenever Discord still allows it.
+
+        `message_id` is the reply's id when the caller already deferred it."""
         admission = asyncio.create_task(admit())
         try:
             if not interaction.response.is_done():
@@ -166,7 +176,8 @@ class VideoCog(commands.Cog, name="Video"):
                 if admission in done and isinstance(admission.result(), Refusal):
                     await self._refuse(interaction, _text(admission.result()))
                     return
-                await interaction.response.defer(thinking=True)  # becomes the job's public message
+                deferred = await interaction.response.defer(thinking=True)  # becomes the job's public message
+                message_id = getattr(deferred, "message_id", None)
             outcome = await admission
         except BaseException:
             await asyncio.shield(self._withdraw_when_admitted(admission))
@@ -176,7 +187,7 @@ class VideoCog(commands.Cog, name="Video"):
             return
         job_id = outcome.job.id
         try:
-            target = await self._target(interaction)
+            target = await self._target(interaction, message_id)
             await self.intake.publish(job_id, target)
         except BaseException:
             await asyncio.shield(self.intake.withdraw(job_id, "its Discord message could not be made"))
@@ -196,21 +207,18 @@ class VideoCog(commands.Cog, name="Video"):
                 log.exception("job %s: withdrawing it failed", outcome.job.id)
 
     @staticmethod
-    async def _target(interaction: discord.Interaction) -> DeliveryTarget:
-        message = await interaction.original_response()
+    async def _target(interaction: discord.Interaction, message_id: int | None) -> DeliveryTarget:
+        if message_id is None:
+            message_id = (await interaction.original_response()).id
         limit = (
             interaction.filesize_limit
             or getattr(interaction.guild, "filesize_limit", None)
             or DEFAULT_UPLOAD_LIMIT
         )
-        return DeliveryTarget(interaction.channel_id, message.id, interaction.id, interaction.token, limit)
+        return DeliveryTarget(interaction.channel_id, message_id, interaction.id, interaction.token, limit)
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
-        embed = notice_embed("Can't make that video", text)
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+        await send_ephemeral(interaction, notice_embed("Can't make that video", text))
 
     async def _refuse_in_place(self, interaction: discord.Interaction, text: str) -> None:
         """After a public defer the message can't become ephemeral: it becomes the refusal."""
@@ -219,15 +227,16 @@ class VideoCog(commands.Cog, name="Video"):
     # ---- buttons (reached through bot.job_buttons, see cogs/ui/buttons.py) ---------------------------
 
     async def on_cancel_click(self, interaction: discord.Interaction, job_id: int) -> None:
-        """Cancel (requester or admin): the click is answered first; the message shows it right after."""
-        await interaction.response.defer()
-        outcome = await self.actions.cancel(job_id, actor_of(interaction, self.settings.admin_user_ids))
+        """Cancel (requester or admin). Core's part is a database update (the provider is told in the
+        background); if even that is slow, the click is answered first and the message follows."""
+        actor = actor_of(interaction, self.settings.admin_user_ids)
+        outcome = await within_answer_time(interaction, self.actions.cancel(job_id, actor))
         if not outcome.ok:
-            await interaction.followup.send(
-                embed=notice_embed("Can't cancel", outcome.refusal), ephemeral=True
-            )
-            return
-        self.display.deliver_soon(job_id)
+            await self._refuse(interaction, outcome.refusal)
+        elif interaction.response.is_done():
+            self.display.deliver_soon(job_id)
+        else:
+            await self.display.answer_with_result(interaction, job_id)
 
     async def on_regenerate_click(self, interaction: discord.Interaction, job_id: int) -> None:
         """Regenerate: the same request again, charged to whoever clicks."""

@@ -260,6 +260,15 @@ class JobDisplay:
         except discord.HTTPException as exc:
             log.warning("job %s: could not notify the requester: %s", job.id, exc)
 
+    async def answer_with_result(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Answer a click on the job's message by editing that message to the job's final state
+        (a cancelled job has no file to fit, so this is quick)."""
+        await self.untrack(job_id)  # no progress edit may follow the final state
+        result = await self.results.prepare(job_id, DEFAULT_UPLOAD_LIMIT)
+        embed = job_embed(result.job, result.job.status, result.body)
+        await interaction.response.edit_message(embed=embed, view=finished_view(job_id))
+        await self.ledger.delivered(job_id)
+
     def deliver_soon(self, job_id: int) -> None:
         """Deliver in the background (e.g. after a Cancel: the click is answered first)."""
         task = asyncio.create_task(self.deliver(job_id), name=f"deliver-{job_id}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import discord
 from discord import app_commands
@@ -11,6 +14,8 @@ from discord import app_commands
 from cogs.ui.embeds import notice_embed
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
@@ -44,11 +49,30 @@ class GuardedItem(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
 
 
 async def _tell(interaction: discord.Interaction, text: str) -> None:
-    embed = notice_embed("Error", text, discord.Colour.red())
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+        await send_ephemeral(interaction, notice_embed("Error", text, discord.Colour.red()))
     except discord.HTTPException:
         log.warning("could not report an error to user %s", interaction.user.id)
+
+
+ANSWER_WAIT = 1.5  # seconds core may take before the interaction is deferred (Discord allows 3)
+
+
+async def within_answer_time(
+    interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool = False, thinking: bool = False
+) -> T:
+    """Await `work`; if it takes longer than ANSWER_WAIT, defer the interaction first so Discord gets
+    its answer in time (the caller then answers with a follow-up or an edit)."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=ANSWER_WAIT)
+    if task not in done and not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
+    return await task
+
+
+async def send_ephemeral(interaction: discord.Interaction, embed: discord.Embed) -> None:
+    """An ephemeral answer, as the response or (once the response is used) as a follow-up."""
+    if interaction.response.is_done():
+        await interaction.followup.send(embed=embed, ephemeral=True)
+    else:
+        await interaction.response.send_message(embed=embed, ephemeral=True)
