@@ -338,7 +338,7 @@ def make_fake():
     """A FakeDiscord that signals callbacks and final edits (instead of being polled) and, unless the
     bench runs with --full-records, keeps only slim copies of what it recorded: its full records of
     25 000 message edits would otherwise be most of this process's RSS."""
-    from tests.fakes.discord_api import FakeDiscord, UploadedFile, Write
+    from tests.fakes.discord import FakeDiscord, UploadedFile, Write
 
     def slim_files(files: list) -> list:
         return [UploadedFile(f.field, f.filename, f.content_type, b"") for f in files]

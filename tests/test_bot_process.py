@@ -13,7 +13,7 @@ import av
 import pytest
 
 from tests.conftest import create_database, drop_database, fresh_database_url
-from tests.fakes.discord_api import FLAG_EPHEMERAL, FakeDiscord
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = 700_000_000_000_000_007

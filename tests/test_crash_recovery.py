@@ -32,7 +32,7 @@ from tests.conftest import (
     query_database,
 )
 from tests.fakes import gemini_api
-from tests.fakes.discord_api import DEFERRED_CHANNEL_MESSAGE, FakeDiscord, FakeInteraction, FakeMessage, Fault
+from tests.fakes.discord import DEFERRED_CHANNEL_MESSAGE, FakeDiscord, FakeInteraction, FakeMessage, Fault
 from tests.fakes.gemini_api import DEFAULT_API_KEY, FakeGeminiApi, Scenario
 
 MODEL = "omni-1.2-flash"

@@ -28,7 +28,7 @@ from tests.conftest import (
     query_database,
 )
 from tests.fakes import gemini_api
-from tests.fakes.discord_api import DEFERRED_CHANNEL_MESSAGE, FakeDiscord
+from tests.fakes.discord import DEFERRED_CHANNEL_MESSAGE, FakeDiscord
 from tests.fakes.gemini_api import API_VERSION, DEFAULT_API_KEY, FakeGeminiApi, Scenario
 
 pytestmark = pytest.mark.skipif(

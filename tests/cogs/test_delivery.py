@@ -12,7 +12,7 @@ import pytest
 
 from models import Generation, GenerationStatus
 from tests.cogs.conftest import eventually, open_harness
-from tests.fakes.discord_api import FakeInteraction, Fault
+from tests.fakes.discord import FakeInteraction, Fault
 
 WEBHOOK_EDITS = "PATCH /webhooks/*/messages/*"
 CHANNEL_EDITS = "PATCH /channels/*/messages/*"

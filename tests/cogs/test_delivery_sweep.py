@@ -6,7 +6,7 @@ import datetime as dt
 
 from models import Generation
 from tests.cogs.conftest import eventually, running_bot, seed_job
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.sample_video import sample_mp4
 
 

@@ -10,7 +10,7 @@ from tortoise.exceptions import OperationalError
 import cogs.history
 from models import Generation
 from tests.cogs.conftest import ADMIN_ID, MANAGE_GUILD, embeds_text, member_permissions, seed_job
-from tests.fakes.discord_api import FLAG_EPHEMERAL, FakeMessage
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeMessage
 
 BASE = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 

@@ -8,7 +8,7 @@ from bot import create_bot
 from cogs.admin import AdminCog
 from core.services import build_services
 from tests.cogs.conftest import make_settings, start_bot, stop_bot
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 
 
 async def test_commands_are_pushed_once_and_not_again_when_unchanged(db, tmp_path, monkeypatch):
@@ -39,7 +39,7 @@ async def test_admin_group_defaults_to_manage_server(tmp_path):
     async with FakeDiscord() as fake:
         services = build_services(make_settings(tmp_path, fake))
         bot = create_bot(services)
-        await bot.add_cog(AdminCog(bot, services))
+        await bot.add_cog(AdminCog(bot, services, bot.jobs))
         group = bot.tree.get_command("videoadmin")
         assert group.default_permissions.manage_guild
         await services.aclose()

@@ -8,7 +8,7 @@ import datetime as dt
 from core.platform.clock import utc_day
 from models import Generation, GenerationStatus
 from tests.cogs.conftest import eventually, open_harness, running_bot
-from tests.fakes.discord_api import MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.discord import MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction, FakeMessage
 
 MANAGE_MESSAGES = 0x2000
 VIDEO = {"duration": 2, "resolution": "360p"}
