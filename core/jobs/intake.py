@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -28,7 +30,7 @@ from core.jobs.gate import AdmissionGate
 from core.jobs.requests import config_of, store_image
 from core.jobs.views import DeliveryTarget, JobView, Requester
 from core.platform.clock import utc_day, utcnow
-from core.platform.db_retry import retry_db
+from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
 from core.providers.base import VideoRequest
 from core.validation import GenerationParams, resolve_model, validate
@@ -80,6 +82,7 @@ class Intake:
         max_waiting: int | None = None,
         gate: AdmissionGate | None = None,
         now: Callable[[], dt.datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.catalog = catalog
@@ -90,6 +93,7 @@ class Intake:
         self.max_waiting = max_waiting
         self.gate = gate or AdmissionGate()
         self._now = now
+        self._monotonic = monotonic
         self._sleep = sleep
         self._published: list[Callable[[], None]] = []
 
@@ -195,6 +199,13 @@ class Intake:
             raise GenerationError(outcome.category, outcome.detail)
         return outcome.job
 
+    async def _db(
+        self, what: str, call: Callable[[], Awaitable[Any]], give_up_after: float = DB_RETRY_FOR
+    ) -> Any:
+        return await retry_db(
+            call, what=what, sleep=self._sleep, monotonic=self._monotonic, give_up_after=give_up_after
+        )
+
     # ---- publishing --------------------------------------------------------------------------
 
     async def publish(self, job_id: int, target: DeliveryTarget | None) -> None:
@@ -204,11 +215,8 @@ class Intake:
         and the error raised: a job nobody can see must never run.
         """
         try:
-            published = await retry_db(
-                lambda: transitions.publish(job_id, target, self._now()),
-                what="publish",
-                sleep=self._sleep,
-                give_up_after=PUBLISH_RETRY_FOR,
+            published = await self._db(
+                "publish", lambda: transitions.publish(job_id, target, self._now()), PUBLISH_RETRY_FOR
             )
         except BaseException:
             await asyncio.shield(self.withdraw(job_id, "the job could not be put in the queue"))

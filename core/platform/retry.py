@@ -16,7 +16,7 @@ def backoff_delay(
 ) -> float:
     """Seconds to wait before retry number `attempt` (1-based): full jitter in [0, min(cap, base*2^(n-1))],
     but never less than the server's Retry-After when it sent one."""
-    ceiling = min(cap, base * 2 ** (attempt - 1))
+    ceiling = min(cap, base * 2 ** min(attempt - 1, 32))  # (the exponent is capped: no overflow)
     delay = ceiling * rand()
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap * 4))

@@ -39,6 +39,7 @@ def make_services(
         default_model=default_model,
         max_waiting=max_waiting,
         now=clock.now,
+        monotonic=clock.monotonic,
         sleep=clock.sleep,
     )
     runner = JobRunner(

@@ -12,8 +12,8 @@ from core.accounts.quotas import QuotaService
 from core.errors import GenerationError
 from core.jobs.queue import JobQueue, QueuedJob, QueuePolicy, round_robin
 from core.jobs.views import Requester
-from core.services import Services
 from core.platform.coordination import DbLock, RateLimiter
+from core.services import Services
 from core.validation import GenerationParams
 from models import DailyUsage, Generation, GenerationStatus
 from tests.core.jobs.conftest import make_services
@@ -119,7 +119,9 @@ async def test_a_batch_claim_takes_turns_and_respects_every_limit(db, jobs, cloc
     assert claimed(await queue.claim_many(10)) == [a[0], b[0], c, a[1], b[1]]  # five slots, two per user
     assert claimed(await queue.claim_many(10)) == []  # global limit reached
     await Generation.filter(id=b[0]).update(status=GenerationStatus.COMPLETED)
-    assert claimed(await queue.claim_many(10)) == []  # the free slot is B's, but B has nothing left; A is at 2
+    assert (
+        claimed(await queue.claim_many(10)) == []
+    )  # the free slot is B's, but B has nothing left; A is at 2
     await Generation.filter(id=a[0]).update(status=GenerationStatus.COMPLETED)
     assert claimed(await queue.claim_many(10)) == [a[2]]
     assert claimed(await queue.claim_many(0)) == []

@@ -18,9 +18,9 @@ from core.jobs.actions import Actor
 from core.jobs.gate import AdmissionGate
 from core.jobs.views import Requester
 from core.services import Services
-from tests.core.jobs.conftest import make_services
 from core.validation import GenerationParams
 from models import DailySpend, DailyUsage, Generation, GenerationStatus
+from tests.core.jobs.conftest import make_services
 from tests.fakes.clock import FakeClock
 from tests.fakes.scripted_provider import ScriptedProvider, failed, queued, running, succeeded
 

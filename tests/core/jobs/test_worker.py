@@ -13,8 +13,8 @@ from core.jobs.queue import JobQueue, QueuePolicy
 from core.jobs.views import Requester
 from core.jobs.worker import JobHooks, Worker
 from core.platform.clock import REAL_CLOCK
-from core.services import Services
 from core.platform.coordination import RateLimiter
+from core.services import Services
 from core.validation import GenerationParams
 from models import Generation, GenerationStatus, RateWindow
 from tests.core.jobs.conftest import make_services
@@ -49,7 +49,9 @@ def worker(jobs, owner, delivered, *, slots=4, **policy) -> Worker:
 async def queued_jobs(jobs, n, users=None):
     ids = []
     for i in range(n):
-        job = await jobs.intake.create_job(GenerationParams(prompt=f"p{i}"), Requester(user_id=(users or range(n))[i]))
+        job = await jobs.intake.create_job(
+            GenerationParams(prompt=f"p{i}"), Requester(user_id=(users or range(n))[i])
+        )
         await jobs.intake.publish(job.id, None)
         ids.append(job.id)
     return ids
@@ -136,9 +138,7 @@ async def test_stop_hands_running_jobs_back_at_once(db, jobs, provider):
     )
 
 
-async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(
-    db, jobs, provider, caplog
-):
+async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(db, jobs, provider, caplog):
     provider.polls = deque([succeeded()])
     [job] = await queued_jobs(jobs, 1)
     release = asyncio.Event()
