@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest_asyncio
 
 from bot import VideoBot
+from core.platform.clock import REAL_CLOCK
 from core.platform.settings import load_settings
 from core.services import Services, build_services
 from tests.fakes.discord import FakeDiscord, FakeInteraction
@@ -38,8 +39,8 @@ class Harness:
         )
 
 
-async def start_bot(fake: FakeDiscord, services: Services) -> tuple[VideoBot, asyncio.Task]:
-    bot = VideoBot(services, guild_ready_timeout=0.05)
+async def start_bot(fake: FakeDiscord, services: Services, clock=REAL_CLOCK) -> tuple[VideoBot, asyncio.Task]:
+    bot = VideoBot(services, clock=clock, guild_ready_timeout=0.05)
     task = asyncio.create_task(bot.start(fake.token))
     await fake.wait_ready()
     await fake.wait_for(lambda: bot.is_ready(), 5.0, "the bot to be ready")
@@ -79,11 +80,12 @@ async def discord_env(db, tmp_path, monkeypatch) -> AsyncIterator[Harness]:
 
 
 @contextlib.asynccontextmanager
-async def open_harness(tmp_path, monkeypatch, **overrides) -> AsyncIterator[Harness]:
-    """A Harness like `discord_env`'s, with settings overrides (e.g. demo_latency=30)."""
+async def open_harness(tmp_path, monkeypatch, *, clock=REAL_CLOCK, **overrides) -> AsyncIterator[Harness]:
+    """A Harness like `discord_env`'s, with settings overrides (e.g. demo_latency=30); the bot's Discord
+    layer (display, pacing, sweeps) runs on `clock` (e.g. a tests.fakes.clock.ManualClock)."""
     async with FakeDiscord() as fake:
         fake.patch_discord(monkeypatch)
-        async with running_bot(fake, tmp_path, **overrides) as harness:
+        async with running_bot(fake, tmp_path, clock=clock, **overrides) as harness:
             yield harness
 
 
@@ -98,11 +100,13 @@ async def slow_discord_env(db, tmp_path, monkeypatch) -> AsyncIterator[Harness]:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(fake: FakeDiscord, tmp_path, **overrides) -> AsyncIterator[Harness]:
+async def running_bot(
+    fake: FakeDiscord, tmp_path, *, clock=REAL_CLOCK, **overrides
+) -> AsyncIterator[Harness]:
     """A VideoBot with its own services (settings from make_settings + `overrides`) on `fake`; stopped on
     exit. Two in a row on the same fake and database are a restart. Needs the `db` fixture."""
     services = build_services(make_settings(tmp_path, fake, **overrides))
-    bot, task = await start_bot(fake, services)
+    bot, task = await start_bot(fake, services, clock)
     try:
         yield Harness(fake, bot, services)
     finally:

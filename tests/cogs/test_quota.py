@@ -108,7 +108,7 @@ async def test_past_user_max_queued_video_is_refused_ephemerally_and_costs_nothi
         )
         cb = await refused.wait_callback()
         assert cb.type == 4 and cb.data["flags"] & FLAG_EPHEMERAL, refused.attempts
-        assert "you already have 2 videos waiting (at most 2)" in embeds_text(cb.data["embeds"])
+        assert "you already have 2 videos waiting to start (at most 2)" in embeds_text(cb.data["embeds"])
         assert await Generation.filter(prompt="one too many").count() == 0
         usage = await DailyUsage.get(user_id=user_id(h, "alice"))
         assert (usage.videos, usage.seconds) == (usage_before.videos, usage_before.seconds) == (3, 6)

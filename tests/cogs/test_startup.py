@@ -39,7 +39,7 @@ async def test_admin_group_defaults_to_manage_server(tmp_path):
     async with FakeDiscord() as fake:
         services = build_services(make_settings(tmp_path, fake))
         bot = create_bot(services)
-        await bot.add_cog(AdminCog(bot, services))
+        await bot.add_cog(AdminCog(bot, services, bot.jobs))
         group = bot.tree.get_command("videoadmin")
         assert group.default_permissions.manage_guild
         await services.aclose()

@@ -5,10 +5,10 @@ One deferred reply that becomes a live progress bar and then the video, in the s
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import itertools
 import re
-import time
 
 import av
 import pytest_asyncio
@@ -17,6 +17,7 @@ from core.jobs.positions import PositionRefresh
 from core.jobs.queue import JobQueue, QueuePolicy
 from models import Generation
 from tests.cogs.conftest import embeds_text, open_harness
+from tests.fakes.clock import ManualClock
 from tests.fakes.discord import FakeMessage, Write
 
 EDIT_INTERVAL = 0.3  # the harness's EDIT_INTERVAL
@@ -162,9 +163,17 @@ async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, 
         )
 
 
-async def one_job_in_line(h, prompt: str):
+async def one_job_in_line(h, prompt: str, clock: ManualClock | None = None):
     """/video on a bot without workers: the job waits, showing its place. (handle, job id)"""
     handle = await h.video(prompt, duration=2, resolution="360p")
+    if clock is not None:  # the edit pace runs on this clock: move it on until the place is shown
+        await clock.run_until(
+            lambda: (
+                handle.original is not None
+                and "Queued · position 1 of 1" in embeds_text(handle.original.embeds)
+            ),
+            step=1.0,
+        )
     await handle.wait_original(lambda m: "Queued · position 1 of 1" in embeds_text(m.embeds))
     [job] = await Generation.all().values_list("id", flat=True)
     return handle, job
@@ -173,20 +182,20 @@ async def one_job_in_line(h, prompt: str):
 async def test_a_process_without_workers_shows_the_place_then_forgets_a_job_another_process_runs(
     db, tmp_path, monkeypatch
 ):
-    async with open_harness(tmp_path, monkeypatch, workers=0) as h:
-        _, job = await one_job_in_line(h, "run elsewhere")
+    clock = ManualClock(start=dt.datetime.now(dt.UTC))
+    async with open_harness(tmp_path, monkeypatch, workers=0, clock=clock) as h:
+        _, job = await one_job_in_line(h, "run elsewhere", clock)
         display = h.bot.jobs
         assert job in display.tracked
-        now = [time.monotonic()]
-        display.monotonic = lambda: now[0]
 
         async def abandon(job_id, error):
             return None
 
-        assert await JobQueue(QueuePolicy(), "another-process", on_abandoned=abandon).claim() == job
+        claim = await JobQueue(QueuePolicy(), "another-process", on_abandoned=abandon).claim()
+        assert claim.job_id == job
         await display.show_positions()
         assert job in display.tracked, "kept a while: a worker here might have just claimed it"
-        now[0] += 31
+        await clock.advance(31)
         await display.show_positions()
         assert job not in display.tracked
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from collections import deque
 
 import pytest
@@ -341,9 +342,7 @@ async def test_delivery_drops_the_interaction_token(db, jobs, clock):
 
 async def test_a_missing_result_file_is_said_plainly(db, jobs, tmp_path):
     result = await jobs.generate(PARAMS, ALICE)
-    from pathlib import Path
-
-    Path(result.video_path).unlink()
+    os.unlink(result.video_path)
     view = await jobs.results.prepare(result.generation_id, 10 * 1024 * 1024)
     assert view.upload is None and "no longer on the bot's disk" in view.body and "0.0 KB" not in view.body
 
