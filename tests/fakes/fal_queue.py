@@ -14,7 +14,6 @@ Run standalone with `python -m tests.fakes.fal_queue --port N`.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,11 +21,17 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.http_fake import FakeHttpServer, serve_forever_main
+from tests.fakes.http_fake import (
+    FakeHttpServer,
+    UnknownScenario,
+    drop_connection,
+    scenario_for,
+    send_truncated,
+    serve_forever_main,
+)
 from tests.fakes.sample_video import sample_mp4
 
 DEFAULT_KEY = "test-fal-key"
-DIRECTIVE = re.compile(r"\[fake:([A-Za-z0-9_\-]+)\]")
 ROUTES = ("submit", "status", "result", "cancel", "file")
 
 NGINX_502 = (
@@ -245,8 +250,7 @@ class FakeFalQueue(FakeHttpServer):
 
     @staticmethod
     def _drop(request: web.Request) -> web.Response:
-        if request.transport is not None:
-            request.transport.close()
+        drop_connection(request)
         return web.Response(status=200)
 
     # -- handlers -------------------------------------------------------------------------------------
@@ -262,12 +266,10 @@ class FakeFalQueue(FakeHttpServer):
             detail = [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
             return web.json_response({"detail": detail}, status=422)
         prompt = str(arguments.get("prompt", ""))
-        scenario = self.scenario
-        match = DIRECTIVE.search(prompt)
-        if match:
-            if match.group(1) not in SCENARIOS:
-                return web.json_response({"detail": f"unknown fake scenario {match.group(1)!r}"}, status=400)
-            scenario = SCENARIOS[match.group(1)]
+        try:
+            scenario = scenario_for(prompt, SCENARIOS, self.scenario)
+        except UnknownScenario as exc:
+            return web.json_response({"detail": f"unknown fake scenario {exc.name!r}"}, status=400)
         fault = self._pick_fault(f"submit:{id(scenario)}", scenario, "submit")
         if fault is not None and fault.status is not None and fault.status >= 300:
             await self.stall(fault.delay)
@@ -414,7 +416,7 @@ class FakeFalQueue(FakeHttpServer):
             if fault.status is not None:
                 return self._fault_response(fault)
             if fault.truncate:
-                return await self._send_truncated(request, video)
+                return await send_truncated(request, video)
         if job.scenario.chunked_file:
             resp = web.StreamResponse(headers={"Content-Type": "video/mp4"})
             resp.enable_chunked_encoding()
@@ -424,16 +426,6 @@ class FakeFalQueue(FakeHttpServer):
             await resp.write_eof()
             return resp
         return web.Response(body=video, content_type="video/mp4")
-
-    @staticmethod
-    async def _send_truncated(request: web.Request, video: bytes) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "video/mp4"})
-        resp.content_length = len(video)
-        await resp.prepare(request)
-        await resp.write(video[: len(video) // 2])
-        if request.transport is not None:
-            request.transport.close()
-        return resp
 
     @staticmethod
     def _video(job: FakeJob) -> bytes:

@@ -6,7 +6,8 @@ error bodies, and real-form `https://generativelanguage.googleapis.com/v1beta/fi
 URIs (the SDK keeps only the id and calls its own base URL).
 
 Each job runs a `Scenario` (data, not flags). A job gets the fake's default scenario, unless its prompt
-carries a directive such as `[fake:safety]` (one of SCENARIOS). Standalone use for subprocess runs:
+carries a directive such as `[fake:safety]` (one of SCENARIOS; an unknown name is refused with a 400).
+Standalone use for subprocess runs:
 
     python -m tests.fakes.gemini_api --port 8089 [--api-key KEY] [--scenario NAME]
 """
@@ -24,7 +25,17 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.http_fake import FakeHttpServer, RecordedRequest, serve_forever_main
+from tests.fakes.http_fake import (
+    CannedReply,
+    FakeHttpServer,
+    RecordedRequest,
+    UnknownScenario,
+    drop_connection,
+    google_error_body,
+    scenario_for,
+    send_truncated,
+    serve_forever_main,
+)
 from tests.fakes.sample_video import sample_mp4
 
 log = logging.getLogger(__name__)
@@ -33,17 +44,7 @@ API_VERSION = "v1beta"
 DEFAULT_API_KEY = "test-gemini-key"
 FILE_URI = "https://generativelanguage.googleapis.com/v1beta/files/{file_id}:download?alt=media"
 VIDEO_TOKENS_PER_SECOND = 5792
-_DIRECTIVE = re.compile(r"\[fake:([a-z0-9_]+)\]")
-
-
-@dataclass(frozen=True)
-class HttpFault:
-    """One canned HTTP error reply."""
-
-    status: int
-    body: str
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
+HttpFault = CannedReply  # one canned HTTP error reply
 
 
 LISTED_MODELS = ("gemini-omni-1.2-flash", "gemini-omni-1.1-flash", "gemini-3-flash")
@@ -93,9 +94,7 @@ FAULT_BAD_KEY = HttpFault(
         }
     ),
 )
-FILE_NOT_FOUND = HttpFault(
-    404, json.dumps({"error": {"code": 404, "message": "File not found.", "status": "NOT_FOUND"}})
-)
+FILE_NOT_FOUND = HttpFault(404, google_error_body(404, "NOT_FOUND", "File not found."))
 
 
 @dataclass(frozen=True)
@@ -247,13 +246,16 @@ class FakeGeminiApi(FakeHttpServer):
         if (denied := self._check_key(request)) is not None:
             return denied
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-            return _fault(HttpFault(400, error_body("invalid_request", "model is required")))
+            return _invalid("model is required")
         prompt = _prompt_of(body.get("input"))
-        scenario = self._scenario_for(prompt)
+        try:
+            scenario = scenario_for(prompt, SCENARIOS, self._resolve(self.scenario))
+        except UnknownScenario as exc:
+            return _invalid(f"unknown fake scenario {exc.name!r}")
         await self._delay(scenario, "create")
         if scenario.create_fault is not None:
             fault = scenario.create_fault
-            return _fault(dataclasses.replace(fault, body=fault.body.replace("{model}", body["model"])))
+            return dataclasses.replace(fault, body=fault.body.replace("{model}", body["model"])).response()
         fmt = body.get("response_format") or {}
         if isinstance(fmt, list):
             fmt = next((f for f in fmt if isinstance(f, dict) and f.get("type") == "video"), {})
@@ -267,33 +269,25 @@ class FakeGeminiApi(FakeHttpServer):
         )
         self.jobs[job.id] = job
         if scenario.lost_create_reply:
-            _drop_connection(request)
+            drop_connection(request)
             return web.Response(status=200)
         status = "queued" if scenario.queued_polls else "in_progress"
         return web.json_response(self._interaction(job, status))
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
-        await self.record(request)
-        if (denied := self._check_key(request)) is not None:
-            return denied
-        job = self.jobs.get(request.match_info["id"])
-        if job is None:
-            return _unknown_interaction(request.match_info["id"])
-        await self._delay(job.scenario, "poll")
+        job = await self._job_for(request, "poll")
+        if not isinstance(job, Job):
+            return job
         if job.faults_served < len(job.scenario.poll_faults):
             job.faults_served += 1
-            return _fault(job.scenario.poll_faults[job.faults_served - 1])
+            return job.scenario.poll_faults[job.faults_served - 1].response()
         job.polls += 1
         return web.json_response(self._observe(job))
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
-        await self.record(request)
-        if (denied := self._check_key(request)) is not None:
-            return denied
-        job = self.jobs.get(request.match_info["id"])
-        if job is None:
-            return _unknown_interaction(request.match_info["id"])
-        await self._delay(job.scenario, "cancel")
+        job = await self._job_for(request, "cancel")
+        if not isinstance(job, Job):
+            return job
         job.cancelled = True
         return web.json_response(self._interaction(job, "cancelled"))
 
@@ -312,13 +306,13 @@ class FakeGeminiApi(FakeHttpServer):
         file_id, _, verb = request.match_info["tail"].partition(":")
         stored = self.files.get(file_id)
         if verb != "download" or request.query.get("alt") != "media" or stored is None:
-            return _fault(FILE_NOT_FOUND)
+            return FILE_NOT_FOUND.response()
         await self._delay(stored.scenario, "download")
         stored.downloads += 1
         if stored.downloads <= stored.scenario.download_404s:
-            return _fault(FILE_NOT_FOUND)
+            return FILE_NOT_FOUND.response()
         if stored.scenario.truncated_download:
-            return await _truncated(request, stored.data)
+            return await send_truncated(request, stored.data)
         return web.Response(body=stored.data, content_type="video/mp4")
 
     # -- shapes ------------------------------------------------------------------------------------
@@ -392,16 +386,21 @@ class FakeGeminiApi(FakeHttpServer):
     def _resolve(self, scenario: Scenario | str) -> Scenario:
         return SCENARIOS[scenario] if isinstance(scenario, str) else scenario
 
-    def _scenario_for(self, prompt: str) -> Scenario:
-        match = _DIRECTIVE.search(prompt)
-        if match and match.group(1) in SCENARIOS:
-            return SCENARIOS[match.group(1)]
-        return self._resolve(self.scenario)
+    async def _job_for(self, request: web.Request, route: str) -> Job | web.Response:
+        """Record the call, check the key, find the job and play the route's delay; else the error reply."""
+        await self.record(request)
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        job = self.jobs.get(request.match_info["id"])
+        if job is None:
+            return _unknown_interaction(request.match_info["id"])
+        await self._delay(job.scenario, route)
+        return job
 
     def _check_key(self, request: web.Request) -> web.Response | None:
         if request.headers.get("x-goog-api-key", "").strip() == self.api_key:
             return None
-        return _fault(FAULT_BAD_KEY)
+        return FAULT_BAD_KEY.response()
 
     async def _delay(self, scenario: Scenario, route: str) -> None:
         await self.stall(scenario.delays.get(route, 0.0))
@@ -439,35 +438,12 @@ def _usage(video_tokens: int) -> dict[str, Any]:
     return out
 
 
-def _fault(fault: HttpFault) -> web.Response:
-    return web.Response(
-        status=fault.status,
-        body=fault.body.encode(),
-        content_type=fault.content_type,
-        charset="utf-8",
-        headers=dict(fault.headers),
-    )
+def _invalid(message: str) -> web.Response:
+    return HttpFault(400, error_body("invalid_request", message)).response()
 
 
 def _unknown_interaction(job_id: str) -> web.Response:
-    return _fault(
-        HttpFault(400, error_body("invalid_request", f"Invalid interaction name: interactions/{job_id}"))
-    )
-
-
-def _drop_connection(request: web.Request) -> None:
-    if request.transport is not None:
-        request.transport.abort()
-
-
-async def _truncated(request: web.Request, data: bytes) -> web.StreamResponse:
-    """Announce the full length, send half, then close the connection."""
-    response = web.StreamResponse(status=200, headers={"Content-Type": "video/mp4"})
-    response.content_length = len(data)
-    await response.prepare(request)
-    await response.write(data[: len(data) // 2])
-    _drop_connection(request)
-    return response
+    return _invalid(f"Invalid interaction name: interactions/{job_id}")
 
 
 def main() -> None:

@@ -4,6 +4,10 @@ A fake subclasses `FakeHttpServer`, adds its routes in `routes(app)`, calls `awa
 top of each handler, and sleeps with `await self.stall(seconds)` so slow replies end when the server stops.
 Tests use `async with Fake() as fake` and point the client at `fake.base_url`; subprocess runs use
 `serve_forever_main` (`python -m tests.fakes.X --port N` prints the base URL and serves until killed).
+
+The scenario plumbing the fakes share lives here too: a `[fake:NAME]` directive in a prompt picks a scenario
+(`scenario_for`), `CannedReply` is one canned answer (an error page, garbage), and `drop_connection` /
+`send_truncated` misbehave at the connection level.
 """
 
 from __future__ import annotations
@@ -12,12 +16,80 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 from multidict import CIMultiDict
+
+S = TypeVar("S")
+DIRECTIVE = re.compile(r"\[fake:([A-Za-z0-9_\-]+)\]")
+
+
+class UnknownScenario(KeyError):
+    """A `[fake:NAME]` directive names no scenario; fakes answer it with a 400 naming NAME."""
+
+    @property
+    def name(self) -> str:
+        """The unknown scenario name."""
+        return str(self.args[0])
+
+
+def scenario_for(text: str, scenarios: Mapping[str, S], default: S) -> S:
+    """The scenario a `[fake:NAME]` directive in `text` picks from `scenarios` (read at call time, so tests
+    may add entries), else `default`; UnknownScenario for a name that is not there."""
+    match = DIRECTIVE.search(text or "")
+    if match is None:
+        return default
+    if match.group(1) not in scenarios:
+        raise UnknownScenario(match.group(1))
+    return scenarios[match.group(1)]
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    """One canned HTTP answer that replaces a route's normal one (an error page, garbage, a 429...)."""
+
+    status: int = 200
+    body: str = ""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def response(self) -> web.Response:
+        """The reply as an aiohttp response."""
+        return web.Response(
+            status=self.status,
+            body=self.body.encode(),
+            content_type=self.content_type,
+            charset="utf-8",
+            headers=dict(self.headers),
+        )
+
+
+def google_error_body(code: int, status: str, message: str) -> str:
+    """Google's classic JSON error body: {"error": {"code": 404, "message": "...", "status": "NOT_FOUND"}}."""
+    return json.dumps({"error": {"code": code, "message": message, "status": status}})
+
+
+def drop_connection(request: web.Request) -> None:
+    """Close the client's connection at once, without an answer."""
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def send_truncated(
+    request: web.Request, data: bytes, content_type: str = "video/mp4"
+) -> web.StreamResponse:
+    """Announce `len(data)` bytes, send the first half, then close the connection."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+    response.content_length = len(data)
+    await response.prepare(request)
+    await response.write(data[: len(data) // 2])
+    if request.transport is not None:
+        request.transport.close()  # close, not abort: the half already written still arrives
+    return response
 
 
 @dataclass

@@ -23,7 +23,16 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from tests.fakes.http_fake import FakeHttpServer, RecordedRequest, serve_forever_main
+from tests.fakes.http_fake import (
+    CannedReply,
+    FakeHttpServer,
+    RecordedRequest,
+    UnknownScenario,
+    drop_connection,
+    google_error_body,
+    scenario_for,
+    serve_forever_main,
+)
 from tests.fakes.sample_video import sample_mp4
 
 API_VERSION = "v1beta1"
@@ -35,7 +44,6 @@ SAFETY_REASON = (
     "usage guidelines. You will not be charged for blocked videos. Try rephrasing the prompt. "
     "Support codes: 58061214"
 )
-DIRECTIVE = re.compile(r"\[fake:([a-z0-9_]+)\]")
 _MODEL_PATH = re.compile(
     rf"^/{API_VERSION}/(?P<scope>projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/)?"
     r"publishers/google/models/(?P<model>[^/:]+)$"
@@ -43,21 +51,16 @@ _MODEL_PATH = re.compile(
 
 
 @dataclass(frozen=True)
-class Reply:
+class Reply(CannedReply):
     """A canned HTTP answer that replaces the normal one (an error, garbage, or a dropped connection)."""
 
-    status: int = 200
-    body: str = ""
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
     drop: bool = False  # close the connection without answering
     job_created: bool = False  # on create: the job exists although the client never learns its name
 
 
 def google_error(status: int, grpc_status: str, message: str, **kwargs: Any) -> Reply:
     """A classic Google JSON error: {"error": {"code", "message", "status"}}."""
-    body = json.dumps({"error": {"code": status, "message": message, "status": grpc_status}})
-    return Reply(status=status, body=body, **kwargs)
+    return Reply(status=status, body=google_error_body(status, grpc_status, message), **kwargs)
 
 
 def html_error(status: int = 502) -> Reply:
@@ -233,7 +236,7 @@ class FakeVertexApi(FakeHttpServer):
             return _not_found_page()
         auth_error = self._check_auth(request, route)
         if auth_error is not None:
-            return _respond(auth_error)
+            return auth_error.response()
         if route.verb == "predictLongRunning":
             return await self._create(request, route, body)
         return await self._fetch(request, route, body)
@@ -261,11 +264,11 @@ class FakeVertexApi(FakeHttpServer):
     async def _create(self, request: web.Request, route: _Route, body: Any) -> web.StreamResponse:
         problem = _validate(route.model, body)
         if problem:
-            return _respond(google_error(400, "INVALID_ARGUMENT", problem))
+            return google_error(400, "INVALID_ARGUMENT", problem).response()
         try:
-            scenario = self._scenario_for(body)
-        except KeyError as exc:
-            return _respond(google_error(400, "INVALID_ARGUMENT", f"unknown fake scenario {exc.args[0]!r}"))
+            scenario = scenario_for(_prompt_of(body), SCENARIOS, self.scenario)
+        except UnknownScenario as exc:
+            return google_error(400, "INVALID_ARGUMENT", f"unknown fake scenario {exc.name!r}").response()
         if route.model in self.retired_models and scenario.create_reply is None:
             scenario = SCENARIOS["model_retired"]
         await self.stall(scenario.create_delay)
@@ -283,10 +286,10 @@ class FakeVertexApi(FakeHttpServer):
     async def _fetch(self, request: web.Request, route: _Route, body: Any) -> web.StreamResponse:
         name = body.get("operationName") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name:
-            return _respond(google_error(400, "INVALID_ARGUMENT", "operationName is required."))
+            return google_error(400, "INVALID_ARGUMENT", "operationName is required.").response()
         op = self.operations.get(name)
         if op is None or op.scenario.forget_operation or name.rpartition("/operations/")[0] != route.resource:
-            return _respond(google_error(404, "NOT_FOUND", f"Operation {name} not found."))
+            return google_error(404, "NOT_FOUND", f"Operation {name} not found.").response()
         op.fetches += 1
         await self.stall(op.scenario.fetch_delay)
         faults = op.scenario.fetch_replies
@@ -297,11 +300,6 @@ class FakeVertexApi(FakeHttpServer):
         return web.json_response(_final(op))
 
     # ---- internals ----------------------------------------------------------------------------------------
-
-    def _scenario_for(self, body: Any) -> Scenario:
-        instances = body.get("instances") or [{}]
-        match = DIRECTIVE.search(instances[0].get("prompt") or "")
-        return SCENARIOS[match[1]] if match else self.scenario
 
     def _new_operation(self, route: _Route, scenario: Scenario, request: Any) -> Operation:
         name = f"{route.resource}/operations/{uuid.uuid4()}"
@@ -350,19 +348,17 @@ def _validate(model: str, body: Any) -> str | None:
     return None
 
 
-def _respond(reply: Reply) -> web.Response:
-    headers = dict(reply.headers)
-    return web.Response(
-        status=reply.status, text=reply.body, content_type=reply.content_type, headers=headers
-    )
+def _prompt_of(body: Any) -> str:
+    """The prompt of a predictLongRunning body ("" when there is none)."""
+    instances = body.get("instances") or [{}]
+    return instances[0].get("prompt") or ""
 
 
 async def _answer(request: web.Request, reply: Reply) -> web.StreamResponse:
     if reply.drop:
-        if request.transport is not None:
-            request.transport.abort()
+        drop_connection(request)
         raise asyncio.CancelledError  # nothing can be sent on an aborted connection
-    return _respond(reply)
+    return reply.response()
 
 
 def _not_found_page() -> web.Response:

@@ -724,6 +724,15 @@ async def test_fake_default_scenario_applies_when_the_prompt_has_no_directive(pr
     assert seen[-1].error.category is ErrorCategory.GENERATION_FAILED
 
 
+async def test_fake_refuses_a_directive_naming_no_scenario(provider, fake):
+    with pytest.raises(GenerationError) as caught:
+        await provider.submit(video_request("x [fake:no_such_scenario]"))
+
+    assert caught.value.category is ErrorCategory.INVALID_REQUEST
+    assert "unknown fake scenario 'no_such_scenario'" in caught.value.detail
+    assert fake.jobs == {}
+
+
 async def test_fake_serves_standalone_and_prints_its_base_url():
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
