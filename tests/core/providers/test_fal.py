@@ -180,13 +180,10 @@ async def test_prompt_directive_picks_the_scenario(provider, fake):
 # -- submit errors -------------------------------------------------------------------------------------
 
 
-async def test_submit_429_is_retryable_with_retry_after_and_sent_exactly_once(provider, fake):
+async def test_submit_429_carries_retry_after_seconds_and_creates_no_job(provider, fake):
     fake.scenario = SCENARIOS["rate_limit_submit"]
     error = await raised(provider.submit(make_request()))
-    assert error.category is ErrorCategory.PROVIDER_QUOTA_EXCEEDED
-    assert error.retryable is True
     assert error.retry_after == 7.0
-    assert len(fake.requests_to("submit")) == 1
     assert fake.jobs == {}
 
 
@@ -202,22 +199,34 @@ async def test_submit_429_with_an_http_date_retry_after_waits_until_that_date(pr
     assert 110 < error.retry_after <= 120
 
 
-async def test_submit_503_runner_failure_is_retryable(provider, fake):
-    fake.scenario = SCENARIOS["submit_503"]
-    error = await raised(provider.submit(make_request()))
-    assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, True)
-    assert "runner_scheduling_failure" in error.detail
-
-
 @pytest.mark.parametrize(
-    "scenario", ["submit_500", "submit_502", "malformed_submit", "lost_submit", "slow_submit"]
+    ("scenario", "category", "retryable", "says"),
+    [
+        ("rate_limit_submit", ErrorCategory.PROVIDER_QUOTA_EXCEEDED, True, "no job was created"),
+        ("submit_503", ErrorCategory.PROVIDER_UNAVAILABLE, True, "runner_scheduling_failure"),
+        # a 5xx, a garbled, lost or late reply: the job may exist, so it is never sent again
+        ("submit_500", ErrorCategory.PROVIDER_UNAVAILABLE, False, "outcome unknown, NOT resubmitted"),
+        ("submit_502", ErrorCategory.PROVIDER_UNAVAILABLE, False, "outcome unknown, NOT resubmitted"),
+        ("malformed_submit", ErrorCategory.PROVIDER_UNAVAILABLE, False, "outcome unknown, NOT resubmitted"),
+        ("lost_submit", ErrorCategory.PROVIDER_UNAVAILABLE, False, "outcome unknown, NOT resubmitted"),
+        ("slow_submit", ErrorCategory.PROVIDER_UNAVAILABLE, False, "outcome unknown, NOT resubmitted"),
+        ("model_retired", ErrorCategory.MODEL_UNAVAILABLE, False, "fal-ai/veo3.1"),
+        ("safety_submit", ErrorCategory.SAFETY_BLOCKED, False, "content checker"),
+        (
+            "invalid_submit",
+            ErrorCategory.INVALID_REQUEST,
+            False,
+            "duration: Input should be '4s', '6s' or '8s'",
+        ),
+    ],
 )
-async def test_ambiguous_submit_failure_is_not_retried(provider, fake, scenario):
+async def test_submit_errors_map_to_a_category_and_send_exactly_one_request(
+    provider, fake, scenario, category, retryable, says
+):
     fake.scenario = SCENARIOS[scenario]
     error = await raised(provider.submit(make_request()))
-    assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, False)
-    assert "outcome unknown" in error.detail
-    assert "NOT resubmitted" in error.detail
+    assert (error.category, error.retryable) == (category, retryable)
+    assert says in error.detail
     assert len(fake.requests_to("submit")) == 1
 
 
@@ -225,13 +234,6 @@ async def test_lost_submit_reply_leaves_exactly_one_job(provider, fake):
     fake.scenario = SCENARIOS["lost_submit"]
     await raised(provider.submit(make_request()))
     assert len(fake.jobs) == 1
-
-
-async def test_submit_404_is_model_unavailable(provider, fake):
-    fake.scenario = SCENARIOS["model_retired"]
-    error = await raised(provider.submit(make_request()))
-    assert (error.category, error.retryable) == (ErrorCategory.MODEL_UNAVAILABLE, False)
-    assert "fal-ai/veo3.1" in error.detail
 
 
 async def test_submit_with_bad_key_says_key_rejected(fake):
@@ -243,19 +245,6 @@ async def test_submit_with_bad_key_says_key_rejected(fake):
     assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, False)
     assert "key" in error.detail
     assert "wrong-key" not in error.detail
-
-
-async def test_submit_content_policy_422_is_safety_blocked(provider, fake):
-    fake.scenario = SCENARIOS["safety_submit"]
-    error = await raised(provider.submit(make_request()))
-    assert (error.category, error.retryable) == (ErrorCategory.SAFETY_BLOCKED, False)
-
-
-async def test_submit_validation_422_is_invalid_request_with_fal_message(provider, fake):
-    fake.scenario = SCENARIOS["invalid_submit"]
-    error = await raised(provider.submit(make_request()))
-    assert error.category is ErrorCategory.INVALID_REQUEST
-    assert "duration: Input should be '4s', '6s' or '8s'" in error.detail
 
 
 async def test_submit_to_closed_port_is_retryable():
@@ -311,29 +300,32 @@ async def test_logs_without_percent_give_no_progress(provider, fake):
     assert (result.state, result.progress) == (JobState.RUNNING, None)
 
 
-async def test_completed_with_error_is_generation_failed(provider, fake):
-    result = await submit_and_finish(provider, fake, SCENARIOS["failed"])
-    assert result.error.category is ErrorCategory.GENERATION_FAILED
-    assert "runner_disconnected" in result.error.detail
-    assert fake.requests_to("result") == []
-
-
-async def test_completed_with_content_policy_error_is_safety_blocked(provider, fake):
-    scenario = Scenario(error="Prompt flagged", error_type="content_policy_violation")
+@pytest.mark.parametrize(
+    ("scenario", "category", "says"),
+    [
+        (SCENARIOS["failed"], ErrorCategory.GENERATION_FAILED, "runner_disconnected"),
+        (
+            Scenario(error="Prompt flagged", error_type="content_policy_violation"),
+            ErrorCategory.SAFETY_BLOCKED,
+            "Prompt flagged",
+        ),
+        (SCENARIOS["result_500"], ErrorCategory.GENERATION_FAILED, "Video generation failed: upstream error"),
+        (SCENARIOS["safety"], ErrorCategory.SAFETY_BLOCKED, "content checker"),
+    ],
+    ids=["completed-with-error", "completed-with-policy-error", "result-500", "result-422-policy"],
+)
+async def test_a_job_that_ends_without_a_video_fails_with_its_category(
+    provider, fake, scenario, category, says
+):
     result = await submit_and_finish(provider, fake, scenario)
-    assert result.error.category is ErrorCategory.SAFETY_BLOCKED
-
-
-async def test_result_500_is_generation_failed_with_detail(provider, fake):
-    result = await submit_and_finish(provider, fake, SCENARIOS["result_500"])
     assert result.state is JobState.FAILED
-    assert result.error.category is ErrorCategory.GENERATION_FAILED
-    assert "Video generation failed: upstream error" in result.error.detail
+    assert (result.error.category, result.error.retryable) == (category, False)
+    assert says in result.error.detail
 
 
-async def test_result_content_policy_422_is_safety_blocked(provider, fake):
-    result = await submit_and_finish(provider, fake, SCENARIOS["safety"])
-    assert result.error.category is ErrorCategory.SAFETY_BLOCKED
+async def test_completed_with_error_does_not_fetch_the_result(provider, fake):
+    await submit_and_finish(provider, fake, SCENARIOS["failed"])
+    assert fake.requests_to("result") == []
 
 
 async def test_result_nginx_502_is_retried_not_failed(provider, fake):
@@ -369,7 +361,7 @@ async def test_status_429_raises_retryable_quota_then_polling_continues(provider
 @pytest.mark.parametrize(
     "scenario", ["status_503", "status_502", "malformed_status", "missing_logs", "missing_queue_position"]
 )
-async def test_transient_status_trouble_raises_retryable(provider, fake, scenario):
+async def test_a_failed_status_call_is_retryable_and_the_job_continues(provider, fake, scenario):
     fake.scenario = SCENARIOS[scenario]
     ref = ref_for(await provider.submit(make_request()))
     error = await raised(provider.poll(ref))
@@ -439,23 +431,33 @@ async def test_fetch_streams_the_mp4_to_disk_without_the_key(provider, fake, tmp
     assert "Authorization" not in download.headers
 
 
-async def test_fetch_404_is_retryable_until_the_file_appears(provider, fake, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("scenario", "category", "retryable", "says"),
+    [
+        (SCENARIOS["file_404"], ErrorCategory.PROVIDER_UNAVAILABLE, True, "HTTP 404"),
+        (SCENARIOS["file_truncated"], ErrorCategory.PROVIDER_UNAVAILABLE, True, "truncated"),
+        (SCENARIOS["slow_file"], ErrorCategory.PROVIDER_UNAVAILABLE, True, "TimeoutError"),
+        (Scenario(video=b"<html>this is not a video</html>"), ErrorCategory.GENERATION_FAILED, False, "ftyp"),
+    ],
+    ids=["404", "truncated", "stalled", "not-mp4"],
+)
+async def test_a_bad_download_maps_to_a_category_and_leaves_no_file(
+    provider, fake, tmp_path: Path, scenario, category, retryable, says
+):
+    ref, video = await finished_video(provider, fake, scenario)
+    dest = tmp_path / "out.mp4"
+    error = await raised(provider.fetch(ref, video, dest, max_bytes=10_000_000))
+    assert (error.category, error.retryable) == (category, retryable)
+    assert says in error.detail
+    assert not dest.exists()
+
+
+async def test_a_file_that_404s_at_first_is_fetched_once_it_appears(provider, fake, tmp_path: Path):
     ref, video = await finished_video(provider, fake, SCENARIOS["file_404"])
     dest = tmp_path / "out.mp4"
     for _ in range(2):
-        error = await raised(provider.fetch(ref, video, dest, max_bytes=10_000_000))
-        assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, True)
-        assert not dest.exists()
+        await raised(provider.fetch(ref, video, dest, max_bytes=10_000_000))
     assert await provider.fetch(ref, video, dest, max_bytes=10_000_000) == len(sample_mp4())
-
-
-async def test_truncated_download_is_retryable_and_removes_the_partial_file(provider, fake, tmp_path: Path):
-    ref, video = await finished_video(provider, fake, SCENARIOS["file_truncated"])
-    dest = tmp_path / "out.mp4"
-    error = await raised(provider.fetch(ref, video, dest, max_bytes=10_000_000))
-    assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, True)
-    assert "truncated" in error.detail
-    assert not dest.exists()
 
 
 async def test_size_hint_over_max_bytes_fails_before_downloading(provider, fake, tmp_path: Path):
@@ -498,23 +500,6 @@ async def test_downloaded_chunks_are_written_off_the_event_loop(
 async def test_chunked_download_without_content_length_succeeds(provider, fake, tmp_path: Path):
     ref, video = await finished_video(provider, fake, Scenario(chunked_file=True))
     assert await provider.fetch(ref, video, tmp_path / "out.mp4", max_bytes=10_000_000) == len(sample_mp4())
-
-
-async def test_non_mp4_download_is_generation_failed(provider, fake, tmp_path: Path):
-    ref, video = await finished_video(provider, fake, Scenario(video=b"<html>this is not a video</html>"))
-    dest = tmp_path / "out.mp4"
-    error = await raised(provider.fetch(ref, video, dest, max_bytes=10_000_000))
-    assert (error.category, error.retryable) == (ErrorCategory.GENERATION_FAILED, False)
-    assert "ftyp" in error.detail
-    assert not dest.exists()
-
-
-async def test_stalled_download_times_out_retryable(provider, fake, tmp_path: Path):
-    ref, video = await finished_video(provider, fake, SCENARIOS["slow_file"])
-    dest = tmp_path / "out.mp4"
-    error = await raised(provider.fetch(ref, video, dest, max_bytes=10_000_000))
-    assert (error.category, error.retryable) == (ErrorCategory.PROVIDER_UNAVAILABLE, True)
-    assert not dest.exists()
 
 
 # -- cancel and lifecycle ------------------------------------------------------------------------------

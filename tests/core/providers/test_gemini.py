@@ -130,6 +130,12 @@ async def submit_and_finish(provider: GeminiProvider, prompt: str) -> tuple[JobR
     return ref, await run_to_end(provider, ref)
 
 
+async def raised(call) -> GenerationError:
+    with pytest.raises(GenerationError) as caught:
+        await call
+    return caught.value
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -264,23 +270,26 @@ async def test_resume_polls_a_pre_seeded_job_to_completion_without_creating(prov
 # -- terminal failures reported by polls -------------------------------------------------------------
 
 
-async def test_failed_job_is_generation_failed_with_the_provider_message(provider, fake):
-    _, seen = await submit_and_finish(provider, "x [fake:failed]")
+@pytest.mark.parametrize(
+    ("scenario", "category", "says"),
+    [
+        ("failed", ErrorCategory.GENERATION_FAILED, "internal"),
+        ("safety", ErrorCategory.SAFETY_BLOCKED, "content policy"),
+        ("rate_limited_on_poll", ErrorCategory.PROVIDER_QUOTA_EXCEEDED, "too_many_requests"),
+        ("incomplete", ErrorCategory.GENERATION_FAILED, "incomplete"),
+        ("budget_exceeded", ErrorCategory.GENERATION_FAILED, "budget_exceeded"),
+        ("requires_action", ErrorCategory.GENERATION_FAILED, "requires_action"),
+    ],
+)
+async def test_a_job_that_ends_without_a_video_fails_with_its_category(
+    provider, fake, scenario, category, says
+):
+    _, seen = await submit_and_finish(provider, f"x [fake:{scenario}]")
 
     error = seen[-1].error
     assert seen[-1].state is JobState.FAILED
-    assert error.category is ErrorCategory.GENERATION_FAILED
-    assert "internal" in error.detail
-    assert not error.retryable
-
-
-async def test_completed_without_video_is_safety_blocked_with_the_refusal_text(provider, fake):
-    _, seen = await submit_and_finish(provider, "x [fake:safety]")
-
-    error = seen[-1].error
-    assert seen[-1].state is JobState.FAILED
-    assert error.category is ErrorCategory.SAFETY_BLOCKED
-    assert "content policy" in error.detail
+    assert (error.category, error.retryable) == (category, False)  # the job is over: never resubmitted
+    assert says in error.detail
 
 
 async def test_too_many_requests_after_an_accepted_create_is_terminal_quota(provider, fake):
@@ -292,15 +301,6 @@ async def test_too_many_requests_after_an_accepted_create_is_terminal_quota(prov
     assert not error.retryable
     assert error.retry_after == pytest.approx(23.397)
     assert len(fake.creates) == 1
-
-
-@pytest.mark.parametrize("status", ["incomplete", "budget_exceeded", "requires_action"])
-async def test_other_terminal_statuses_are_generation_failed_naming_the_status(provider, fake, status):
-    _, seen = await submit_and_finish(provider, f"x [fake:{status}]")
-
-    error = seen[-1].error
-    assert error.category is ErrorCategory.GENERATION_FAILED
-    assert status in error.detail
 
 
 @pytest.mark.parametrize("scenario", ["no_status", "unknown_status"])
@@ -349,15 +349,41 @@ async def test_corrupt_inline_base64_is_generation_failed(provider, fake, monkey
 # -- create errors -----------------------------------------------------------------------------------
 
 
-async def test_429_on_create_is_exactly_one_request_and_retryable(provider, fake):
-    with pytest.raises(GenerationError) as caught:
-        await provider.submit(video_request("x [fake:rate_limited_on_create]"))
+@pytest.mark.parametrize(
+    ("scenario", "category", "retryable", "says"),
+    [
+        # a 429 creates no job, so asking again is safe
+        ("rate_limited_on_create", ErrorCategory.PROVIDER_QUOTA_EXCEEDED, True, "too_many_requests"),
+        # a 5xx, a garbled or a lost reply: the job may exist, so it is never sent again
+        ("server_error_on_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("bad_gateway_on_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("unavailable_on_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("malformed_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "malformed"),
+        ("lost_create_reply", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("model_retired", ErrorCategory.MODEL_UNAVAILABLE, False, "no longer available"),
+    ],
+)
+async def test_create_errors_map_to_a_category_and_send_exactly_one_request(
+    provider, fake, scenario, category, retryable, says
+):
+    error = await raised(provider.submit(video_request(f"x [fake:{scenario}]")))
 
-    assert caught.value.category is ErrorCategory.PROVIDER_QUOTA_EXCEEDED
-    assert caught.value.retryable
-    assert caught.value.retry_after == pytest.approx(23.397)
+    assert (error.category, error.retryable) == (category, retryable)
+    assert says in error.detail
     assert len(fake.creates) == 1
+
+
+async def test_429_on_create_carries_the_message_delay_and_creates_no_job(provider, fake):
+    error = await raised(provider.submit(video_request("x [fake:rate_limited_on_create]")))
+
+    assert error.retry_after == pytest.approx(23.397)
     assert fake.jobs == {}
+
+
+async def test_lost_create_reply_leaves_exactly_one_job(provider, fake):
+    await raised(provider.submit(video_request("x [fake:lost_create_reply]")))
+
+    assert len(fake.jobs) == 1
 
 
 async def test_retry_after_header_on_429_wins_over_the_message(provider, fake):
@@ -385,44 +411,12 @@ async def test_http_date_retry_after_on_429_is_read_as_a_date(provider, fake):
     assert 110 < caught.value.retry_after <= 120  # not the message's "retry in 23.397s"
 
 
-@pytest.mark.parametrize(
-    "scenario", ["server_error_on_create", "bad_gateway_on_create", "unavailable_on_create"]
-)
-async def test_5xx_on_create_is_not_retryable_and_not_resubmitted(provider, fake, scenario):
-    with pytest.raises(GenerationError) as caught:
-        await provider.submit(video_request(f"x [fake:{scenario}]"))
-
-    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert not caught.value.retryable
-    assert "NOT resubmitted" in caught.value.detail
-    assert len(fake.creates) == 1
-
-
 async def test_502_html_body_is_reduced_to_text_in_the_detail(provider, fake):
     with pytest.raises(GenerationError) as caught:
         await provider.submit(video_request("x [fake:bad_gateway_on_create]"))
 
     assert "HTTP 502" in caught.value.detail
     assert "<html>" not in caught.value.detail.lower()
-
-
-async def test_malformed_json_on_create_is_an_unknown_outcome_not_retried(provider, fake):
-    with pytest.raises(GenerationError) as caught:
-        await provider.submit(video_request("x [fake:malformed_create]"))
-
-    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert not caught.value.retryable
-    assert "malformed" in caught.value.detail
-    assert len(fake.creates) == 1
-
-
-async def test_retired_model_is_model_unavailable(provider, fake):
-    with pytest.raises(GenerationError) as caught:
-        await provider.submit(video_request("x [fake:model_retired]"))
-
-    assert caught.value.category is ErrorCategory.MODEL_UNAVAILABLE
-    assert "no longer available" in caught.value.detail
-    assert not caught.value.retryable
 
 
 async def test_rejected_api_key_is_provider_unavailable_saying_so(fake, fake_time):
@@ -465,17 +459,6 @@ async def test_slow_create_times_out_as_unknown_outcome_not_retried(impatient, f
     assert len(fake.creates) == 1
 
 
-async def test_lost_create_reply_is_not_retried_although_the_job_exists(provider, fake):
-    with pytest.raises(GenerationError) as caught:
-        await provider.submit(video_request("x [fake:lost_create_reply]"))
-
-    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert not caught.value.retryable
-    assert "NOT resubmitted" in caught.value.detail
-    assert len(fake.creates) == 1
-    assert len(fake.jobs) == 1
-
-
 async def test_connection_refused_on_create_is_retryable(fake_time):
     p = make_provider(f"http://127.0.0.1:{free_port()}", fake_time)
     try:
@@ -492,39 +475,24 @@ async def test_connection_refused_on_create_is_retryable(fake_time):
 # -- poll errors -------------------------------------------------------------------------------------
 
 
-async def test_http_429_on_poll_is_retryable_and_the_job_continues(provider, fake):
-    ref = ref_for(await provider.submit(video_request("x [fake:http_429_on_poll]")))
-
-    with pytest.raises(GenerationError) as caught:
-        await provider.poll(ref)
-    after = await provider.poll(ref)
-
-    assert caught.value.category is ErrorCategory.PROVIDER_QUOTA_EXCEEDED
-    assert caught.value.retryable
-    assert after.state is JobState.SUCCEEDED
-    assert len(fake.creates) == 1
-
-
-@pytest.mark.parametrize("scenario", ["server_error_on_poll", "bad_gateway_on_poll", "unavailable_on_poll"])
-async def test_5xx_on_poll_is_retryable(provider, fake, scenario):
+@pytest.mark.parametrize(
+    ("scenario", "category"),
+    [
+        ("http_429_on_poll", ErrorCategory.PROVIDER_QUOTA_EXCEEDED),
+        ("server_error_on_poll", ErrorCategory.PROVIDER_UNAVAILABLE),
+        ("bad_gateway_on_poll", ErrorCategory.PROVIDER_UNAVAILABLE),
+        ("unavailable_on_poll", ErrorCategory.PROVIDER_UNAVAILABLE),
+        ("malformed_poll", ErrorCategory.PROVIDER_UNAVAILABLE),
+    ],
+)
+async def test_a_failed_poll_is_retryable_and_the_job_continues(provider, fake, scenario, category):
     ref = ref_for(await provider.submit(video_request(f"x [fake:{scenario}]")))
 
-    with pytest.raises(GenerationError) as caught:
-        await provider.poll(ref)
+    error = await raised(provider.poll(ref))
 
-    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert caught.value.retryable
+    assert (error.category, error.retryable) == (category, True)
     assert (await provider.poll(ref)).state is JobState.SUCCEEDED
-
-
-async def test_malformed_json_on_poll_is_retryable(provider, fake):
-    ref = ref_for(await provider.submit(video_request("x [fake:malformed_poll]")))
-
-    with pytest.raises(GenerationError) as caught:
-        await provider.poll(ref)
-
-    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert caught.value.retryable
+    assert len(fake.creates) == 1
 
 
 async def test_slow_poll_times_out_and_is_retryable(impatient, fake):
@@ -654,16 +622,23 @@ async def test_downloaded_file_is_opened_written_and_closed_off_the_event_loop(
     assert dest.read_bytes() == sample_mp4()
 
 
-async def test_truncated_download_is_retryable_and_removes_the_partial_file(provider, fake, tmp_path):
-    ref, seen = await submit_and_finish(provider, "x [fake:truncated_download]")
+@pytest.mark.parametrize(
+    ("scenario", "category", "retryable", "says"),
+    [
+        ("truncated_download", ErrorCategory.PROVIDER_UNAVAILABLE, True, "truncated"),
+        ("garbage_video", ErrorCategory.GENERATION_FAILED, False, "not an mp4"),
+    ],
+)
+async def test_a_bad_download_maps_to_a_category_and_leaves_no_file(
+    provider, fake, tmp_path, scenario, category, retryable, says
+):
+    ref, seen = await submit_and_finish(provider, f"x [fake:{scenario}]")
     dest = tmp_path / "out.mp4"
 
-    with pytest.raises(GenerationError) as caught:
-        await provider.fetch(ref, seen[-1].video, dest, max_bytes=10_000_000)
+    error = await raised(provider.fetch(ref, seen[-1].video, dest, max_bytes=10_000_000))
 
-    assert caught.value.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert caught.value.retryable
-    assert "truncated" in caught.value.detail
+    assert (error.category, error.retryable) == (category, retryable)
+    assert says in error.detail
     assert not dest.exists()
 
 
@@ -690,18 +665,6 @@ async def test_max_bytes_is_enforced_and_nothing_is_left_behind(provider, fake, 
 
     assert caught.value.category is ErrorCategory.GENERATION_FAILED
     assert f"video larger than {limit} bytes" in caught.value.detail
-    assert not dest.exists()
-
-
-async def test_file_without_mp4_signature_is_generation_failed(provider, fake, tmp_path):
-    ref, seen = await submit_and_finish(provider, "x [fake:garbage_video]")
-    dest = tmp_path / "out.mp4"
-
-    with pytest.raises(GenerationError) as caught:
-        await provider.fetch(ref, seen[-1].video, dest, max_bytes=10_000_000)
-
-    assert caught.value.category is ErrorCategory.GENERATION_FAILED
-    assert "not an mp4" in caught.value.detail
     assert not dest.exists()
 
 

@@ -288,47 +288,29 @@ async def test_express_mode_job_runs_to_a_video(express, fake):
     assert results[-1].video.data == sample_mp4()
 
 
-async def test_failed_operation_is_generation_failed_with_the_message(provider, fake):
-    error = await final_error(provider, fake, SCENARIOS["failure"])
-
-    assert error.category is ErrorCategory.GENERATION_FAILED
-    assert "rpc code 13" in error.detail
-    assert "Video generation failed" in error.detail
-    assert not error.retryable
-
-
 @pytest.mark.parametrize(
-    ("rpc_code", "category"),
-    [(8, ErrorCategory.PROVIDER_QUOTA_EXCEEDED), (3, ErrorCategory.INVALID_REQUEST)],
+    ("scenario", "category", "says"),
+    [
+        (SCENARIOS["failure"], ErrorCategory.GENERATION_FAILED, "rpc code 13"),
+        (SCENARIOS["quota_failure"], ErrorCategory.PROVIDER_QUOTA_EXCEEDED, "rpc code 8"),
+        (
+            Scenario(outcome="failed", error_code=3, error_message="x"),
+            ErrorCategory.INVALID_REQUEST,
+            "rpc code 3",
+        ),
+        (SCENARIOS["safety"], ErrorCategory.SAFETY_BLOCKED, "Support codes: 58061214"),
+        (SCENARIOS["empty"], ErrorCategory.GENERATION_FAILED, "without a video"),
+        (SCENARIOS["corrupt_base64"], ErrorCategory.GENERATION_FAILED, "could not be decoded"),
+    ],
+    ids=["failed", "rpc-resource-exhausted", "rpc-invalid-argument", "safety", "empty", "corrupt-base64"],
 )
-async def test_failed_operation_rpc_code_picks_the_category(provider, fake, rpc_code, category):
-    error = await final_error(
-        provider, fake, Scenario(outcome="failed", error_code=rpc_code, error_message="x")
-    )
+async def test_an_operation_that_ends_without_a_video_fails_with_its_category(
+    provider, fake, scenario, category, says
+):
+    error = await final_error(provider, fake, scenario)
 
-    assert error.category is category
-    assert not error.retryable
-
-
-async def test_safety_filtered_operation_is_safety_blocked_with_the_reasons(provider, fake):
-    error = await final_error(provider, fake, SCENARIOS["safety"])
-
-    assert error.category is ErrorCategory.SAFETY_BLOCKED
-    assert "Support codes: 58061214" in error.detail
-
-
-async def test_operation_done_without_any_video_is_generation_failed(provider, fake):
-    error = await final_error(provider, fake, SCENARIOS["empty"])
-
-    assert error.category is ErrorCategory.GENERATION_FAILED
-    assert "without a video" in error.detail
-
-
-async def test_corrupt_base64_video_is_generation_failed(provider, fake):
-    error = await final_error(provider, fake, SCENARIOS["corrupt_base64"])
-
-    assert error.category is ErrorCategory.GENERATION_FAILED
-    assert "could not be decoded" in error.detail
+    assert (error.category, error.retryable) == (category, False)
+    assert says in error.detail
 
 
 async def test_gcs_video_is_reported_by_uri_and_cannot_be_fetched(provider, fake, tmp_path):
@@ -393,15 +375,39 @@ async def test_fetch_refuses_bytes_that_are_not_an_mp4(provider, tmp_path):
 # ---- create errors ----------------------------------------------------------------------------------------
 
 
-async def test_rate_limit_on_create_is_one_request_and_retryable(provider, fake):
-    fake.scenario = SCENARIOS["rate_limit_create"]
+@pytest.mark.parametrize(
+    ("scenario", "category", "retryable", "says"),
+    [
+        # a 429 creates no job, so asking again is safe
+        ("rate_limit_create", ErrorCategory.PROVIDER_QUOTA_EXCEEDED, True, "rate limit"),
+        # a 5xx, a garbled or a lost reply: the job may exist, so it is never sent again
+        ("unavailable_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("bad_gateway_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("malformed_create", ErrorCategory.PROVIDER_UNAVAILABLE, False, "not valid JSON"),
+        ("lost_create_reply", ErrorCategory.PROVIDER_UNAVAILABLE, False, "NOT resubmitted"),
+        ("invalid_argument", ErrorCategory.INVALID_REQUEST, False, "durationSeconds isn't supported"),
+        ("bad_key", ErrorCategory.PROVIDER_UNAVAILABLE, False, "rejected"),
+    ],
+)
+async def test_create_errors_map_to_a_category_and_send_exactly_one_request(
+    provider, fake, scenario, category, retryable, says
+):
+    fake.scenario = SCENARIOS[scenario]
 
     error = await submit_error(provider)
 
-    assert error.category is ErrorCategory.PROVIDER_QUOTA_EXCEEDED
-    assert error.retryable
+    assert (error.category, error.retryable) == (category, retryable)
+    assert says in error.detail
     assert len(fake.calls("predictLongRunning")) == 1
-    assert not fake.operations
+
+
+@pytest.mark.parametrize(("scenario", "operations"), [("rate_limit_create", 0), ("lost_create_reply", 1)])
+async def test_only_a_lost_create_reply_leaves_a_job_behind(provider, fake, scenario, operations):
+    fake.scenario = SCENARIOS[scenario]
+
+    await submit_error(provider)
+
+    assert len(fake.operations) == operations
 
 
 @pytest.mark.parametrize(
@@ -450,18 +456,6 @@ async def test_http_date_retry_after_is_read_as_a_date(provider, fake):
     assert 110 < error.retry_after <= 120
 
 
-@pytest.mark.parametrize("name", ["unavailable_create", "bad_gateway_create"])
-async def test_server_error_on_create_is_an_unknown_outcome_and_not_retried(provider, fake, name):
-    fake.scenario = SCENARIOS[name]
-
-    error = await submit_error(provider)
-
-    assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert not error.retryable
-    assert "NOT resubmitted" in error.detail
-    assert len(fake.calls("predictLongRunning")) == 1
-
-
 async def test_bad_gateway_html_page_is_not_dumped_into_the_detail(provider, fake):
     fake.scenario = SCENARIOS["bad_gateway_create"]
 
@@ -469,29 +463,6 @@ async def test_bad_gateway_html_page_is_not_dumped_into_the_detail(provider, fak
 
     assert "502 Bad Gateway" in error.detail
     assert "<html" not in error.detail
-
-
-async def test_malformed_json_on_create_is_an_unknown_outcome_and_not_retried(provider, fake):
-    fake.scenario = SCENARIOS["malformed_create"]
-
-    error = await submit_error(provider)
-
-    assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert not error.retryable
-    assert "not valid JSON" in error.detail
-    assert len(fake.calls("predictLongRunning")) == 1
-
-
-async def test_lost_create_reply_is_not_resubmitted(provider, fake):
-    fake.scenario = SCENARIOS["lost_create_reply"]
-
-    error = await submit_error(provider)
-
-    assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert not error.retryable
-    assert "NOT resubmitted" in error.detail
-    assert len(fake.calls("predictLongRunning")) == 1
-    assert len(fake.operations) == 1  # the job exists on the server side
 
 
 async def test_retired_model_is_model_unavailable(provider, fake):
@@ -609,41 +580,25 @@ async def test_no_project_and_no_credentials_is_provider_unavailable(fake, monke
 # ---- poll errors ------------------------------------------------------------------------------------------
 
 
-async def test_rate_limit_on_poll_is_retryable_and_the_job_continues(provider, fake):
-    fake.scenario = SCENARIOS["rate_limit_fetch"]
-    job = ref(await provider.submit(request()))
-
-    error = await poll_error(provider, job)
-    result = await provider.poll(job)
-
-    assert error.category is ErrorCategory.PROVIDER_QUOTA_EXCEEDED
-    assert error.retryable
-    assert result.state is JobState.SUCCEEDED
-
-
 @pytest.mark.parametrize(
-    "fault", [SCENARIOS["unavailable_fetch"], SCENARIOS["bad_gateway_fetch"]], ids=["503-json", "502-html"]
+    ("reply", "category"),
+    [
+        (SCENARIOS["rate_limit_fetch"].fetch_replies[0], ErrorCategory.PROVIDER_QUOTA_EXCEEDED),
+        (SCENARIOS["unavailable_fetch"].fetch_replies[0], ErrorCategory.PROVIDER_UNAVAILABLE),
+        (SCENARIOS["bad_gateway_fetch"].fetch_replies[0], ErrorCategory.PROVIDER_UNAVAILABLE),
+        (malformed(), ErrorCategory.PROVIDER_UNAVAILABLE),
+        (dropped(), ErrorCategory.PROVIDER_UNAVAILABLE),
+    ],
+    ids=["429", "503-json", "502-html", "malformed-json", "dropped-connection"],
 )
-async def test_server_error_on_poll_is_retryable(provider, fake, fault):
-    fake.scenario = fault
+async def test_a_failed_poll_is_retryable_and_the_job_continues(provider, fake, reply, category):
+    fake.scenario = Scenario(fetch_replies=(reply,))
     job = ref(await provider.submit(request()))
 
     error = await poll_error(provider, job)
 
-    assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert error.retryable
+    assert (error.category, error.retryable) == (category, True)
     assert (await provider.poll(job)).state is JobState.SUCCEEDED
-
-
-@pytest.mark.parametrize("fault", [malformed(), dropped()], ids=["malformed-json", "dropped-connection"])
-async def test_broken_poll_reply_is_retryable(provider, fake, fault):
-    fake.scenario = Scenario(fetch_replies=(fault,))
-    job = ref(await provider.submit(request()))
-
-    error = await poll_error(provider, job)
-
-    assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
-    assert error.retryable
 
 
 async def test_unknown_operation_is_unknown_and_not_retryable(provider, fake):
