@@ -99,7 +99,8 @@ class Provider(Protocol):
         """Write the finished video to `dest` (streamed, at most `max_bytes`); return its size."""
 
     async def cancel(self, ref: JobRef) -> bool:
-        """Ask the provider to stop the job; False when the API has no cancel."""
+        """Ask the provider to stop the job; False when the API has no cancel. Gives up within about
+        `_common.CANCEL_TIMEOUT` (10 s) with a GenerationError, so a background caller never hangs."""
 
     async def list_models(self) -> list[str] | None:
         """Model ids the API offers, or None when the API cannot list them (used by `doctor`)."""

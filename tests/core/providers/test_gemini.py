@@ -19,9 +19,8 @@ import pytest
 
 from core.catalog import load_catalog
 from core.errors import ErrorCategory, GenerationError
-from core.providers import gemini
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
-from core.providers.gemini import GeminiProvider
+from core.providers.gemini import GeminiProvider, results
 from tests.fakes.gemini_api import API_VERSION, DEFAULT_API_KEY, SCENARIOS, FakeGeminiApi, Scenario
 from tests.fakes.sample_video import sample_mp4
 
@@ -314,13 +313,13 @@ async def test_missing_or_unknown_status_keeps_the_job_running(provider, fake, s
 
 async def test_inline_video_is_decoded_off_the_event_loop(provider, fake, monkeypatch):
     decoded_in: list[int] = []
-    decode = gemini._decode_video
+    decode = results.decode_video
 
     def spy(data: str) -> bytes:
         decoded_in.append(threading.get_ident())
         return decode(data)
 
-    monkeypatch.setattr(gemini, "_decode_video", spy)
+    monkeypatch.setattr(results, "decode_video", spy)
     ref = ref_for(await provider.submit(video_request("x [fake:inline]")))
 
     [result] = await run_to_end(provider, ref)

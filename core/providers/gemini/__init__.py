@@ -1,0 +1,8 @@
+"""Gemini API (Omni Flash) provider: `client` is GeminiProvider, `results` reads interactions, `errors` maps
+the SDK's exceptions."""
+
+from __future__ import annotations
+
+from core.providers.gemini.client import GeminiProvider
+
+__all__ = ["GeminiProvider"]
