@@ -218,7 +218,7 @@ def run_bot(worker_only: bool = False) -> int:
             file=sys.stderr,
         )
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     try:
         asyncio.run(serve_worker(settings) if worker_only else serve(settings))
     except discord.LoginFailure:

@@ -152,7 +152,9 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
             job: The job id (see /videoadmin queue).
         """
         actor = actor_of(interaction, self.services.settings.admin_user_ids)
-        outcome = await within_answer_time(interaction, self.services.actions.cancel(job, actor), ephemeral=True)
+        outcome = await within_answer_time(
+            interaction, self.services.actions.cancel(job, actor), ephemeral=True
+        )
         if outcome.ok:
             self.display.deliver_soon(job)  # the job's message shows it right after
         log.info("admin %s cancelled job %s: %s", interaction.user.id, job, outcome.refusal or "done")

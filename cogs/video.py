@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
-from cogs.ui.errors import send_ephemeral, within_answer_time
+from cogs.ui.errors import answer_budget, send_ephemeral, within_answer_time
 from cogs.ui.permissions import actor_of
 from core.jobs.intake import Admitted, Refusal
 from core.jobs.views import DeliveryTarget, JobStatus, Requester
@@ -172,7 +172,7 @@ class VideoCog(commands.Cog, name="Video"):
         admission = asyncio.create_task(admit())
         try:
             if not interaction.response.is_done():
-                done, _ = await asyncio.wait({admission}, timeout=ADMIT_WAIT)
+                done, _ = await asyncio.wait({admission}, timeout=answer_budget(interaction, ADMIT_WAIT))
                 if admission in done and isinstance(admission.result(), Refusal):
                     await self._refuse(interaction, _text(admission.result()))
                     return
@@ -221,8 +221,16 @@ class VideoCog(commands.Cog, name="Video"):
         await send_ephemeral(interaction, notice_embed("Can't make that video", text))
 
     async def _refuse_in_place(self, interaction: discord.Interaction, text: str) -> None:
-        """After a public defer the message can't become ephemeral: it becomes the refusal."""
-        await interaction.edit_original_response(embed=notice_embed("Can't make that video", text), view=None)
+        """A refusal that came after the public defer: the "thinking…" reply is deleted and the refusal
+        sent privately, so even a slow decision never shows anyone else a refusal. Should Discord not
+        delete it, the reply itself becomes the refusal."""
+        embed = notice_embed("Can't make that video", text)
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            await interaction.edit_original_response(embed=embed, view=None)
+            return
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     # ---- buttons (reached through bot.job_buttons, see cogs/ui/buttons.py) ---------------------------
 

@@ -107,7 +107,7 @@ class Services:
 
     async def aclose(self) -> None:
         """Wait for background provider cancels, then close provider HTTP sessions."""
-        await self.runner.drain()
+        await self.runner.cancels.drain()
         for provider in self.providers.values():
             try:
                 await provider.aclose()

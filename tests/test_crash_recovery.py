@@ -7,6 +7,8 @@ At the moment of the kill (checked, not hoped for) the jobs are in these states:
     downloading  the provider finished; the download of the file is in flight (the fake stalls it)
     undelivered  completed in the database; the edit that shows the result is in flight (Discord stalls it)
     submitting   the create request is in flight, so no provider id could be stored
+    holding      submitted and polling: it took the slot the undelivered job freed when it finished
+                 (a finished job's upload happens outside its slot)
     queued x2    waiting for a slot (one behind a busy worker, one behind its own user's running job)
 """
 
@@ -73,6 +75,7 @@ def crash_jobs() -> list[Job]:
         Job("downloading", "bob", "crash_downloading"),
         Job("undelivered", "carol", "success"),
         Job("submitting", "erin", "crash_submitting", outcome="failed"),
+        Job("holding", "frank", "crash_polling"),
         Job("queued_slot", "dave", "pending"),  # every worker slot is busy
         Job("queued_user", "alice", "pending"),  # alice already has a job running (USER_MAX_RUNNING=1)
     ]
@@ -167,18 +170,25 @@ async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(w
             )
 
     stalled: list = []
-    running, waiting = jobs[:4], jobs[4:]
+    by_key = {job.key: job for job in jobs}
+    running, waiting = jobs[:4], jobs[5:]
     for job in running:
         await send(job)
 
-    async def submitted() -> bool:
-        return all(creates_of(gemini, j.prompt) for j in running)
+    async def submitted(group) -> bool:
+        return all(creates_of(gemini, j.prompt) for j in group)
 
-    await eventually(submitted, 20, "the first four jobs to be claimed and submitted")
+    await eventually(lambda: submitted(running), 20, "the first four jobs to be claimed and submitted")
+
+    async def undelivered_finished() -> bool:
+        rows = await jobs_by_prompt(url)
+        return rows[by_key["undelivered"].prompt]["status"] == "completed"
+
+    await eventually(undelivered_finished, 20, "the undelivered job to finish (its slot is free again)")
+    await send(by_key["holding"])
+    await eventually(lambda: submitted([by_key["holding"]]), 20, "the holding job to take the free slot")
     for job in waiting:
         await send(job)
-
-    by_key = {job.key: job for job in jobs}
 
     async def ready_to_kill() -> dict[str, dict[str, Any]] | None:
         rows = await jobs_by_prompt(url)
@@ -206,6 +216,7 @@ async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(w
             and row["submitting"]["status"] == "processing"
             and row["submitting"]["submit_started_at"] is not None
             and row["submitting"]["provider_job_id"] is None
+            and row["holding"]["status"] == "processing"
             and row["queued_slot"]["status"] == "queued"
             and row["queued_user"]["status"] == "queued"
         )
@@ -219,8 +230,8 @@ async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(w
     # The world moves on while the bot is dead: Discord answers again, the provider finishes its work.
     for rule in stalled:
         discord.faults.remove(rule)
-    polling = provider_job(gemini, by_key["polling"].prompt)
-    polling.scenario = Scenario()
+    for key in ("polling", "holding"):
+        provider_job(gemini, by_key[key].prompt).scenario = Scenario()
     downloading = provider_job(gemini, by_key["downloading"].prompt)
     gemini.files[downloading.file_id].scenario = Scenario()
 

@@ -56,6 +56,16 @@ async def _tell(interaction: discord.Interaction, text: str) -> None:
 
 
 ANSWER_WAIT = 1.5  # seconds core may take before the interaction is deferred (Discord allows 3)
+ANSWER_BY = 2.0  # ...but the answer leaves by this many seconds after Discord created the interaction
+
+
+def answer_budget(interaction: discord.Interaction, wait: float = ANSWER_WAIT) -> float:
+    """Seconds we may still wait before deferring: ANSWER_WAIT, less the time the interaction took to
+    reach us when the event loop is behind (Discord's 3 s count from the interaction's creation)."""
+    age = (discord.utils.utcnow() - discord.utils.snowflake_time(interaction.id)).total_seconds()
+    if age < 0:  # our clock is behind Discord's: count from now
+        return wait
+    return max(0.05, min(wait, ANSWER_BY - age))
 
 
 async def within_answer_time(
@@ -64,7 +74,7 @@ async def within_answer_time(
     """Await `work`; if it takes longer than ANSWER_WAIT, defer the interaction first so Discord gets
     its answer in time (the caller then answers with a follow-up or an edit)."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=ANSWER_WAIT)
+    done, _ = await asyncio.wait({task}, timeout=answer_budget(interaction))
     if task not in done and not interaction.response.is_done():
         await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
     return await task

@@ -22,6 +22,7 @@ from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, ModelSpec
 from core.errors import REFUNDED_CATEGORIES, ErrorCategory, GenerationError
 from core.jobs import transitions
+from core.jobs.cancels import ProviderCancels
 from core.jobs.progress import (
     COMPLETE,
     DOWNLOADING,
@@ -84,7 +85,7 @@ class JobRunner:
         self._monotonic = monotonic
         self._sleep = sleep
         self._rand = rand
-        self._background: set[asyncio.Task[None]] = set()
+        self.cancels = ProviderCancels(providers)
 
     async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_db(call, what=what, sleep=self._sleep, monotonic=self._monotonic, rand=self._rand)
@@ -246,7 +247,7 @@ class JobRunner:
                 "read status", lambda: Generation.get(id=gen.id).values_list("status", flat=True)
             )
             if status == GenerationStatus.CANCELLED:  # cancelled while the submit was in flight:
-                self.cancel_at_provider(gen.id, provider, ref)  # the cancel could not name the job yet
+                self.cancels.cancel(gen.id, provider, ref)  # the cancel could not name the job yet
             raise LeaseLost
         await reporter.report(*REQUEST_SENT)
         return ref
@@ -295,7 +296,7 @@ class JobRunner:
                 await self._report_wait(reporter, result, self._monotonic() - began, expected)
                 wait = interval
             if self._monotonic() + wait > deadline:
-                self.cancel_at_provider(gen.id, provider, ref)
+                self.cancels.cancel(gen.id, provider, ref)
                 raise GenerationError(
                     ErrorCategory.TIMEOUT, f"no video after {self._monotonic() - began:.0f}s of waiting"
                 )
@@ -358,36 +359,6 @@ class JobRunner:
 
     # ---- ending ----------------------------------------------------------------------------
 
-    def cancel_at_provider(self, job_id: int, provider: Provider, ref: JobRef) -> None:
-        """Ask the provider to stop the job, in the background (a slow provider never holds a caller up)."""
-        if not provider.supports_cancel:
-            return
-
-        async def cancel() -> None:
-            try:
-                await provider.cancel(ref)
-                log.info("job %s: cancelled at %s", job_id, provider.name)
-            except GenerationError as exc:
-                log.warning("job %s: provider cancel failed: %s", job_id, exc.detail)
-            except Exception:
-                log.exception("job %s: provider cancel failed", job_id)
-
-        task = asyncio.create_task(cancel(), name=f"cancel-{job_id}")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def cancel_job_at_provider(self, job_id: int) -> None:
-        """The job was cancelled: stop it at the provider too, if it got that far."""
-        gen = await Generation.get(id=job_id)
-        provider = self.providers.get(gen.provider)
-        if provider is not None and gen.provider_job_id:
-            self.cancel_at_provider(job_id, provider, JobRef(gen.provider_job_id, gen.provider_model_id))
-
-    async def drain(self) -> None:
-        """Wait for background provider cancels (shutdown, tests)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-
     async def _fail(
         self, gen: Generation, lease: str | None, exc: GenerationError, elapsed: float | None
     ) -> None:
@@ -401,7 +372,7 @@ class JobRunner:
         if not await transitions.fail_abandoned(generation_id, expired_before, exc, self._now()):
             return False
         await self._after_failure(generation_id, exc)
-        await self.cancel_job_at_provider(generation_id)
+        await self.cancels.cancel_job(generation_id)
         return True
 
     async def _after_failure(self, generation_id: int, exc: GenerationError) -> None:

@@ -168,7 +168,7 @@ async def test_abandoning_a_submitted_job_cancels_it_at_the_provider(db, jobs, c
     error = GenerationError(ErrorCategory.PROVIDER_UNAVAILABLE, "gone")
     await Generation.filter(id=job).update(provider_job_id="job-9")
     assert await jobs.runner.abandon(job, error, expired_before=clock.now())
-    await jobs.runner.drain()
+    await jobs.runner.cancels.drain()
     assert provider.cancelled == ["job-9"]
 
 

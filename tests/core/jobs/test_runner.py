@@ -277,7 +277,7 @@ async def test_cancel_while_polling_stops_the_job_and_cancels_at_the_provider(db
     gen = await jobs.intake.create_job(PARAMS, ALICE)
     gen_id = gen.id
     result = await jobs.runner.run_job(gen.id)
-    await jobs.runner.drain()  # the provider cancel runs in the background
+    await jobs.runner.cancels.drain()  # the provider cancel runs in the background
     assert result.error_type == "cancelled"
     assert provider.cancelled == ["job-1"]
     assert len(provider.polled) == 2
@@ -335,7 +335,7 @@ async def test_cancel_while_the_submit_is_in_flight_cancels_at_the_provider_with
     provider.submit = submit_then_get_cancelled
     gen = await jobs.intake.create_job(PARAMS, ALICE)
     result = await jobs.runner.run_job(gen.id)
-    await jobs.runner.drain()  # the provider cancel runs in the background
+    await jobs.runner.cancels.drain()  # the provider cancel runs in the background
     assert result.error_type == "cancelled" and result.operation_id == "job-1"
     assert provider.cancelled == ["job-1"] and provider.polled == []
     assert not result.refunded and await usage() == (1, 6)

@@ -1,0 +1,159 @@
+"""What users see when Discord or the database misbehave: the real discord.py bot against the fake Discord.
+
+A failed defer never leaves a job behind, one channel the bot lost never stops other results, a Cancel
+is answered at once whatever the provider does, and a flood of commands gets only private refusals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from models import DailyUsage, Generation, GenerationStatus
+from tests.cogs.conftest import embeds_text, open_harness, seed_job
+from tests.fakes.discord import FLAG_EPHEMERAL, Fault
+
+CALLBACK = "POST /interactions/*/*/callback"
+VIDEO = {"duration": 2, "resolution": "360p"}
+
+
+async def settled(check, limit: float = 10.0):
+    async with asyncio.timeout(limit):
+        while not (result := await check()):
+            await asyncio.sleep(0.02)
+        return result
+
+
+async def test_a_failed_defer_withdraws_the_job_and_never_locks_the_user_out(discord_env):
+    h = discord_env
+    alice = h.fake.user("alice")
+    h.fake.inject(CALLBACK, Fault.unknown_interaction(), times=None)  # e.g. the loop was slow: 404/10062
+    for n in range(3):
+        handle = await h.fake.send_slash_command("video", {"prompt": f"lost {n}", **VIDEO}, user=alice)
+        await handle.wait_callback()
+
+    async def all_withdrawn():
+        rows = await Generation.all().values_list("status", "refunded")
+        return len(rows) == 3 and all(s == GenerationStatus.CANCELLED and r for s, r in rows)
+
+    await settled(all_withdrawn)
+    usage = await DailyUsage.get(user_id=int(alice["id"]))
+    assert (usage.videos, usage.seconds) == (0, 0)
+    h.fake.clear_faults()
+    handle = await h.video("one more", **VIDEO)  # Discord works again
+    msg = await h.finished(handle)
+    assert msg.attachments and "quota" not in embeds_text(msg.embeds).lower().split("left today")[0]
+
+
+async def test_one_channel_the_bot_lost_never_holds_back_the_other_results(discord_env):
+    h = discord_env
+    alice = int(h.fake.user("alice")["id"])
+    good_msg = h.fake.add_message(content="", embeds=[{"title": "🎬 Generating video"}])
+    finished = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    common = dict(status="failed", error_type="timeout", channel_id=h.fake.channel_id)
+    bad = await seed_job(
+        alice,
+        prompt="gone",
+        message_id=h.fake.new_id(),
+        completed_at=finished - dt.timedelta(minutes=1),
+        **common,
+    )
+    good = await seed_job(alice, prompt="fine", message_id=good_msg.id, completed_at=finished, **common)
+    # The oldest job's message is gone (404) and the bot may not post in its channel any more (403).
+    h.fake.inject("POST /channels/*/messages", Fault.missing_access(), times=None)
+
+    await h.bot.jobs.deliver_missed()
+
+    assert (await Generation.get(id=good.id)).delivered_at is not None and good_msg.edits
+    bad_row = await Generation.get(id=bad.id)
+    assert bad_row.delivered_at is None and bad_row.delivery_attempts == 1 and not bad_row.undeliverable
+    assert bad.id not in await h.services.deliveries.due(), "it waits before the next try"
+
+
+async def test_a_result_that_can_never_be_shown_is_given_up_visibly(discord_env):
+    h = discord_env
+    alice = int(h.fake.user("alice")["id"])
+    finished = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    bad = await seed_job(
+        alice,
+        prompt="gone",
+        status="failed",
+        error_type="timeout",
+        channel_id=h.fake.channel_id,
+        message_id=h.fake.new_id(),
+        completed_at=finished,
+    )
+    h.fake.inject("POST /channels/*/messages", Fault.missing_access(), times=None)
+    for _ in range(h.services.deliveries.max_attempts):
+        await Generation.filter(id=bad.id).update(delivery_retry_at=None)  # its next try is due
+        await h.bot.jobs.deliver_missed()
+    row = await Generation.get(id=bad.id)
+    assert row.undeliverable and row.delivery_attempts == h.services.deliveries.max_attempts
+    assert await h.services.deliveries.due() == []
+    handle = await h.fake.send_slash_command("history", {}, user=h.fake.user("alice"))
+    cb = await handle.wait_callback()
+    assert "could not be delivered" in embeds_text(cb.data["embeds"])
+    stats = await h.services.admin.stats(row.quota_day)
+    assert stats.undeliverable == 1
+
+
+async def test_cancel_is_answered_at_once_even_if_the_provider_never_answers(db, tmp_path, monkeypatch):
+    async with open_harness(tmp_path, monkeypatch, demo_latency=30, edit_interval=3) as h:
+        demo = h.services.providers["demo"]
+        hung, release = asyncio.Event(), asyncio.Event()
+
+        async def hang(ref):
+            hung.set()
+            await release.wait()  # (released at the end, so shutdown need not wait out the provider)
+
+        monkeypatch.setattr(demo, "cancel", hang)
+        handle = await h.video("runs for a long time", **VIDEO)
+        msg = await handle.wait_original(
+            lambda m: m.embeds and m.embeds[0]["title"] == "🎬 Generating video", 10
+        )
+        await asyncio.sleep(0.2)  # a progress edit went out just now: the next must wait EDIT_INTERVAL
+        custom_id = next(c for c in msg.custom_ids() if c.startswith("video:cancel:"))
+        click = await h.fake.send_component_click(msg.id, custom_id, user=h.fake.user("alice"))
+        cb = await click.wait_callback()
+        assert cb.accepted and cb.latency < 1.0, cb
+        assert msg.embeds[0]["title"] == "🚫 Video cancelled"
+        await asyncio.wait_for(hung.wait(), 5)  # the provider was asked, in the background
+        release.set()
+
+
+async def test_a_storm_of_commands_from_one_user_gets_only_private_refusals(db, tmp_path, monkeypatch):
+    n = 1000
+    async with open_harness(tmp_path, monkeypatch, quota_daily_videos=10, quota_daily_seconds=0,
+                            user_max_queued=1000, demo_latency=30) as h:  # fmt: skip
+        alice = h.fake.user("alice")
+        handles = await asyncio.gather(
+            *(
+                h.fake.send_slash_command("video", {"prompt": f"storm {i}", **VIDEO}, user=alice)
+                for i in range(n)
+            )
+        )
+        callbacks = await asyncio.gather(*(handle.wait_callback() for handle in handles))
+        assert await settled(lambda: Generation.filter(status__in=["queued", "processing"]).count()) == 10
+        assert await Generation.all().count() == 10
+
+        def private(handle, cb) -> bool:
+            if cb.type == 4:  # refused at once
+                return bool(cb.data["flags"] & FLAG_EPHEMERAL) and "quota" in embeds_text(cb.data["embeds"])
+            if cb.type == 5 and handle.original is not None and handle.original.deleted:  # after the defer
+                return bool(handle.followups) and all(m.flags & FLAG_EPHEMERAL for m in handle.followups)
+            return False
+
+        async def every_refusal_private() -> bool:
+            jobs = {m for m in await Generation.all().values_list("message_id", flat=True)}
+            refusals = [
+                (hd, cb) for hd, cb in zip(handles, callbacks, strict=True) if hd.original_id not in jobs
+            ]
+            return len(refusals) == n - 10 and all(private(hd, cb) for hd, cb in refusals if cb.accepted)
+
+        await settled(every_refusal_private)
+        public = [m for m in h.fake.messages.values() if not m.deleted and not m.flags & FLAG_EPHEMERAL]
+        assert not [m for m in public if "Can't make that video" in embeds_text(m.embeds)]
+        # Latency here includes the in-process fake Discord's own work for 1000 callbacks on the same
+        # event loop and 2 cores; a callback Discord would refuse as late never turns into a public reply.
+        late = [cb for cb in callbacks if not cb.accepted]
+        assert len(late) <= n // 10, f"{len(late)} callbacks missed Discord's 3 s"
