@@ -574,7 +574,7 @@ async def _run_once(args: argparse.Namespace, n: int, users: int, sends: dict[in
             )
             point_at_discord(settings)
             services = build_services(settings, bench_catalog(args.latency, args.poll_interval))
-            services.providers["bench"] = provider  # the generator shares this dict
+            services.providers["bench"] = provider  # the intake and runner share this dict
             bot = VideoBot(services, guild_ready_timeout=0.05)
             bot_task = asyncio.create_task(bot.start(fake.token))
             await fake.wait_ready(10.0)

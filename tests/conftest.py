@@ -178,12 +178,18 @@ class BotProcess:
         return self.proc.returncode if self.proc is not None else None
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:  # noqa: ASYNC109
-    """Await `check()` every 100 ms until it returns something truthy; that value."""
+async def eventually(
+    check: Callable[[], Awaitable[Any]],
+    timeout: float = 10.0,  # noqa: ASYNC109 - a deadline for the polling, not for one call
+    what: str = "the condition",
+    every: float = 0.02,
+) -> Any:
+    """Await `check()` every `every` seconds until it returns something truthy, and return that: for state
+    another task or process writes (a database row, a fake's record) that no event announces."""
     deadline = time.monotonic() + timeout
     while True:
         if result := await check():
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)

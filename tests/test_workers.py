@@ -219,6 +219,7 @@ async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(clust
 
 async def test_two_workers_share_one_provider_request_budget(cluster):
     from core.jobs.generator import Requester
+
     from core.platform.db import close_db, init_db
     from core.platform.settings import load_settings
     from core.services import build_services

@@ -230,15 +230,10 @@ class Intake:
 
     async def withdraw(self, job_id: int, reason: str) -> bool:
         """Cancel a job that was never published and give back its quota and spend; False if it was."""
-        cancelled = await retry_db(
-            lambda: transitions.cancel_pending(job_id, self._now(), reason),
-            what="withdraw",
-            sleep=self._sleep,
-        )
-        if not cancelled:
+        if not await self._db("withdraw", lambda: transitions.cancel_pending(job_id, self._now(), reason)):
             return False
-        await retry_db(lambda: self.quotas.refund(job_id), what="refund", sleep=self._sleep)
-        await retry_db(lambda: self.quotas.release_spend(job_id), what="release spend", sleep=self._sleep)
+        await self._db("refund", lambda: self.quotas.refund(job_id))
+        await self._db("release spend", lambda: self.quotas.release_spend(job_id))
         log.info("job %s: withdrawn and refunded (%s)", job_id, reason)
         return True
 

@@ -13,6 +13,7 @@ from bot import VideoBot
 from core.platform.clock import REAL_CLOCK
 from core.platform.settings import load_settings
 from core.services import Services, build_services
+from tests.conftest import eventually  # noqa: F401 - re-exported for the cog tests
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 
 ADMIN_ID = 900_000_000_000_000_001
@@ -112,16 +113,6 @@ async def running_bot(
     finally:
         await stop_bot(bot, task)
         await services.aclose()
-
-
-async def eventually(check, timeout: float = 5.0):  # noqa: ASYNC109
-    """Await `check()` until it returns something truthy, and return that (for database state the bot
-    writes just after its Discord request, which FakeDiscord.wait_for cannot see)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            if result := await check():
-                return result
-            await asyncio.sleep(0.02)
 
 
 MANAGE_GUILD = 0x20

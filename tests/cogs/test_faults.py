@@ -10,18 +10,11 @@ import asyncio
 import datetime as dt
 
 from models import DailyUsage, Generation, GenerationStatus
-from tests.cogs.conftest import embeds_text, open_harness, seed_job
+from tests.cogs.conftest import embeds_text, eventually, open_harness, seed_job
 from tests.fakes.discord import FLAG_EPHEMERAL, Fault
 
 CALLBACK = "POST /interactions/*/*/callback"
 VIDEO = {"duration": 2, "resolution": "360p"}
-
-
-async def settled(check, limit: float = 10.0):
-    async with asyncio.timeout(limit):
-        while not (result := await check()):
-            await asyncio.sleep(0.02)
-        return result
 
 
 async def test_a_failed_defer_withdraws_the_job_and_never_locks_the_user_out(discord_env):
@@ -36,7 +29,7 @@ async def test_a_failed_defer_withdraws_the_job_and_never_locks_the_user_out(dis
         rows = await Generation.all().values_list("status", "refunded")
         return len(rows) == 3 and all(s == GenerationStatus.CANCELLED and r for s, r in rows)
 
-    await settled(all_withdrawn)
+    await eventually(all_withdrawn)
     usage = await DailyUsage.get(user_id=int(alice["id"]))
     assert (usage.videos, usage.seconds) == (0, 0)
     h.fake.clear_faults()
@@ -133,7 +126,7 @@ async def test_a_storm_of_commands_from_one_user_gets_only_private_refusals(db, 
             )
         )
         callbacks = await asyncio.gather(*(handle.wait_callback() for handle in handles))
-        assert await settled(lambda: Generation.filter(status__in=["queued", "processing"]).count()) == 10
+        assert await eventually(lambda: Generation.filter(status__in=["queued", "processing"]).count()) == 10
         assert await Generation.all().count() == 10
 
         def private(handle, cb) -> bool:
@@ -150,7 +143,7 @@ async def test_a_storm_of_commands_from_one_user_gets_only_private_refusals(db, 
             ]
             return len(refusals) == n - 10 and all(private(hd, cb) for hd, cb in refusals if cb.accepted)
 
-        await settled(every_refusal_private)
+        await eventually(every_refusal_private)
         public = [m for m in h.fake.messages.values() if not m.deleted and not m.flags & FLAG_EPHEMERAL]
         assert not [m for m in public if "Can't make that video" in embeds_text(m.embeds)]
         # Latency here includes the in-process fake Discord's own work for 1000 callbacks on the same

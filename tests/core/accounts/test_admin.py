@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import datetime as dt
 
 import pytest
 
-import datetime as _dt
-
 from core.accounts.admin import AdminService
-from core.jobs import transitions
 from core.accounts.history import active_jobs, history_page
 from core.accounts.quotas import QuotaService
 from core.errors import ErrorCategory, GenerationError
+from core.jobs import transitions
 from models import DailyUsage, Generation, GenerationStatus, User
 
 DAY = dt.date(2026, 12, 1)

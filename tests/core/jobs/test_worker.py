@@ -17,6 +17,7 @@ from core.platform.coordination import RateLimiter
 from core.services import Services
 from core.validation import GenerationParams
 from models import Generation, GenerationStatus, RateWindow
+from tests.conftest import eventually
 from tests.core.jobs.conftest import make_services
 from tests.fakes.scripted_provider import ScriptedProvider, running, succeeded
 
@@ -57,12 +58,6 @@ async def queued_jobs(jobs, n, users=None):
     return ids
 
 
-async def until(predicate, limit=10.0):
-    async with asyncio.timeout(limit):
-        while not await predicate():  # noqa: ASYNC110 - polling the database, not an in-process flag
-            await asyncio.sleep(0.01)
-
-
 async def all_done(ids):
     return await Generation.filter(id__in=ids, status=GenerationStatus.COMPLETED).count() == len(ids)
 
@@ -80,7 +75,7 @@ async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once
     delivered = []
     workers = [worker(jobs, f"w{n}", delivered, max_concurrent=2) for n in range(2)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
-    await until(lambda: all_done(ids))
+    await eventually(lambda: all_done(ids))
     for w, t in zip(workers, tasks, strict=True):
         await w.stop()
         t.cancel()
@@ -100,7 +95,7 @@ async def test_a_killed_worker_s_job_is_resumed_by_another_without_resubmitting(
     delivered = []
     doomed = worker(jobs, "doomed", delivered, lease_seconds=0.2)
     await doomed.fill_slots()
-    await until(lambda: _polled(provider))
+    await eventually(lambda: _polled(provider))
     doomed.running[job].task.cancel()  # like SIGKILL: no hand-back, the lease just runs out
     await asyncio.sleep(0.3)
     provider.on_poll = None
@@ -110,7 +105,7 @@ async def test_a_killed_worker_s_job_is_resumed_by_another_without_resubmitting(
     async def was_delivered():
         return bool(delivered)
 
-    await until(was_delivered)
+    await eventually(was_delivered)
     await survivor.stop()
     task.cancel()
     gen = await Generation.get(id=job)
@@ -130,7 +125,7 @@ async def test_stop_hands_running_jobs_back_at_once(db, jobs, provider):
     [job] = await queued_jobs(jobs, 1)
     w = worker(jobs, "w", [])
     await w.fill_slots()
-    await until(lambda: _polled(provider))
+    await eventually(lambda: _polled(provider))
     await w.stop()
     gen = await Generation.get(id=job)
     assert (
@@ -157,7 +152,7 @@ async def test_a_result_still_being_delivered_is_not_reported_as_a_lost_lease(db
     await asyncio.wait_for(delivering.wait(), 10)
     await asyncio.sleep(0.5)  # about five heartbeats while the upload is in progress
     release.set()
-    await until(lambda: _no_running(w))
+    await eventually(lambda: _no_running(w))
     await w.stop()
     task.cancel()
     assert (await Generation.get(id=job)).status is GenerationStatus.COMPLETED

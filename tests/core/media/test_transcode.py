@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from core.errors import ErrorCategory, GenerationError
-from core.media.demo_render import render_demo_video
 from core.media import executor
+from core.media.demo_render import render_demo_video
 from core.media.files import human_size
 from core.media.probe import probe_video
 from core.media.transcode import FitResult, _frame_size, fit_to_size
