@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import discord
@@ -58,6 +59,7 @@ class Tracked:
         self.job = job
         self.message = message
         self.clock = display.clock
+        self.display = display
         self.running_here = False  # a worker of this process runs it (and will deliver it)
         self.waiting_seen_at = display.clock.monotonic()  # last time it was waiting or running here
         self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(
@@ -95,6 +97,7 @@ class Tracked:
         elapsed = (self.clock.now() - self.job.created_at).total_seconds()
         embed = job_embed(self.job, status, progress_line(state.percent, state.stage, elapsed))
         try:
+            self.display.edit_sent(self.message.message_id)
             await self.message.edit(embed=embed, view=running_view(self.job.id))
         except MessageGone as exc:
             raise StopUpdates from exc
@@ -130,6 +133,13 @@ class JobDisplay:
         self.tracked: dict[int, Tracked] = {}
         self._no_message: set[int] = set()  # waiting jobs with no Discord message (e.g. from the CLI)
         self._delivering: set[int] = set()
+        # Observers of the edits this display decides to send (message id), e.g. the benchmark's pacing check.
+        self.edit_observers: list[Callable[[int], None]] = []
+
+    def edit_sent(self, message_id: int) -> None:
+        """Tell the observers an edit of `message_id` goes out now."""
+        for observe in self.edit_observers:
+            observe(message_id)
 
     def message_for(self, job: JobView) -> JobMessage | None:
         """The job's message from its delivery target, or None when it has none (e.g. a CLI job)."""
@@ -235,6 +245,7 @@ class JobDisplay:
 
         try:
             try:
+                self.edit_sent(message.message_id)
                 await message.edit(files, embed=embed, view=view)
             except discord.HTTPException as exc:
                 if exc.status != 413 or upload is None:
