@@ -11,6 +11,8 @@ from tests.fakes.clock import ManualClock, settle
 
 
 class RecordingMessage:
+    message_id = 1
+
     def __init__(self) -> None:
         self.edits: list[str] = []
 
@@ -22,7 +24,7 @@ async def tracked_job(edit_interval: float) -> tuple[Tracked, RecordingMessage, 
     job = JobView.of(await seed_job(1, status="processing"))
     message = RecordingMessage()
     clock = ManualClock()
-    display = SimpleNamespace(clock=clock, edit_spacing=edit_interval)
+    display = SimpleNamespace(clock=clock, edit_spacing=edit_interval, edit_sent=lambda message_id: None)
     return Tracked(display, job, message), message, clock
 
 
