@@ -13,7 +13,7 @@ even by the same process, is never mistaken for the earlier claim.
 
 Leases compare wall clocks: each host's clock must stay within a few seconds of the others' (NTP), well
 under LEASE_SECONDS / 3, the heartbeat interval; a worker warns at start when its clock and the
-database's disagree by more than that (see `clock_skew`).
+database's disagree by more than a tenth of a lease (`Worker.check_clock`).
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ class JobQueue:
         self.owner = owner
         self._on_abandoned = on_abandoned
         self._now = now
+        self.now = now
         self._lock = DbLock(CLAIM_LOCK, owner, now=now)
 
     def _lease_until(self) -> dt.datetime:

@@ -23,6 +23,7 @@ from core.jobs.progress import ProgressCallback
 from core.jobs.queue import Claim, JobQueue
 from core.jobs.runner import JobRunner
 from core.jobs.views import GenerationResult
+from core.platform.db import clock_skew
 from core.platform.supervise import Supervisor, every, log_task_exception
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class Worker:
     async def run(self) -> None:
         """Claim and run jobs until stopped; also keeps leases alive and sweeps."""
         lease = self.queue.policy.lease_seconds
+        await self.check_clock()
         self.loops.start(
             "lease heartbeat",
             lambda: every(
@@ -155,6 +157,24 @@ class Worker:
             await hooks.deliver(result)
         except Exception:  # delivery reports its own problems; a sweep retries undelivered results
             log.exception("job %s: delivering the result failed", result.generation_id)
+
+    async def check_clock(self) -> float | None:
+        """Warn when this host's clock and the database's disagree by more than a tenth of a lease: leases
+        written here would then end early or late on other hosts. The skew, or None if it can't be read."""
+        try:
+            skew = await clock_skew(self.queue.now)
+        except Exception:  # the database may not answer yet; the claim loop will say so
+            log.exception("could not compare this host's clock with the database's")
+            return None
+        if abs(skew) > self.queue.policy.lease_seconds / 10:
+            log.warning(
+                "this host's clock is %.1f s %s the database's: leases (%.0f s) are compared across hosts;"
+                " keep every worker host on NTP",
+                abs(skew),
+                "ahead of" if skew > 0 else "behind",
+                self.queue.policy.lease_seconds,
+            )
+        return skew
 
     async def extend_leases(self) -> None:
         """Keep the leases of the jobs this worker runs."""

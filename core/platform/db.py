@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,21 @@ async def _migration_lock(db_url: str) -> AsyncIterator[None]:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
     finally:
         await conn.close()
+
+
+async def database_time() -> dt.datetime:
+    """The database server's clock, in UTC (what other hosts' lease expiries are compared with)."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict("SELECT extract(epoch FROM clock_timestamp()) AS t")
+    else:
+        rows = await conn.execute_query_dict("SELECT (julianday('now') - 2440587.5) * 86400.0 AS t")
+    return dt.datetime.fromtimestamp(float(rows[0]["t"]), dt.UTC)
+
+
+async def clock_skew(now: Callable[[], dt.datetime]) -> float:
+    """Seconds this host's clock is ahead of the database's (negative: behind)."""
+    return (now() - await database_time()).total_seconds()
 
 
 async def close_db() -> None:

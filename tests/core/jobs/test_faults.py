@@ -354,3 +354,17 @@ async def test_quota_status_of_a_stranger_writes_nothing(db):
         99, dt.date(2026, 1, 1)
     )
     assert status.videos_left == 3 and await User.filter(id=99).count() == 0
+
+
+async def test_a_worker_warns_when_its_clock_and_the_database_s_disagree(db, jobs, caplog):
+    def ahead() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+
+    in_step = Worker(jobs.runner, JobQueue(QueuePolicy(lease_seconds=60), "w", on_abandoned=None), slots=1)
+    assert abs(await in_step.check_clock()) < 2
+    assert "NTP" not in caplog.text
+    skewed = Worker(
+        jobs.runner, JobQueue(QueuePolicy(lease_seconds=60), "w", on_abandoned=None, now=ahead), slots=1
+    )
+    assert 28 < await skewed.check_clock() < 32
+    assert "30.0 s ahead of the database's" in caplog.text or "ahead of the database's" in caplog.text

@@ -65,3 +65,16 @@ async def test_a_failing_sweep_is_logged_and_the_loop_goes_on(tmp_path, monkeypa
 
 async def test_zero_days_keeps_everything(tmp_path):
     await retention_loop(tmp_path, 0)  # returns at once instead of looping
+
+
+async def test_partial_downloads_and_input_images_are_swept_too(tmp_path):
+    now = 1_800_000_000.0
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    old_part = make_video(tmp_path, "20261101_x_3.mp4.ab12.part", 31, now)  # a crash mid-download
+    old_image = make_video(inputs, "0f3c.png", 31, now)
+    fresh_image = make_video(inputs, "9a1b.jpg", 1, now)
+    kept = make_video(tmp_path, "notes.txt", 400, now)  # not ours to delete
+    assert await sweep_outputs(tmp_path, 30, now=lambda: now) == 2
+    assert not old_part.exists() and not old_image.exists()
+    assert fresh_image.exists() and kept.exists()
