@@ -28,7 +28,6 @@ from core.catalog import CatalogError
 from core.jobs.queue import JobQueue
 from core.jobs.worker import Worker
 from core.media.retention import retention_loop
-from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db import close_db, init_db
 from core.platform.logs import configure_logging
 from core.platform.settings import LOG_LEVELS, Settings, SettingsError, load_settings
@@ -42,7 +41,7 @@ log = logging.getLogger("bot")
 class VideoBot(commands.Bot):
     """The Discord adapter: slash commands only, no privileged intents, mentions off unless explicit."""
 
-    def __init__(self, services: Services, *, clock: Clock = REAL_CLOCK, **options) -> None:
+    def __init__(self, services: Services, **options) -> None:
         # This bot has no voice features: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -54,7 +53,7 @@ class VideoBot(commands.Bot):
         )
         self.services = services
         self.settings = services.settings
-        self.queue, self.jobs, self.worker = build_job_side(self, services, clock=clock)
+        self.queue, self.jobs, self.worker = build_job_side(self, services)
         self.loops = Supervisor()
         self.job_buttons: JobButtonHandler | None = None  # the Video cog, once loaded
 
@@ -111,12 +110,10 @@ def job_slots(settings: Settings) -> int:
     return settings.max_concurrent_jobs if settings.workers is None else settings.workers
 
 
-def build_job_side(
-    client: discord.Client, services: Services, *, clock: Clock = REAL_CLOCK
-) -> tuple[JobQueue, JobDisplay, Worker | None]:
-    """This process's queue identity, job display and worker (None with WORKERS=0)."""
+def build_job_side(client: discord.Client, services: Services) -> tuple[JobQueue, JobDisplay, Worker | None]:
+    """This process's queue identity, job display and worker (None with WORKERS=0), on the services' clock."""
     queue = services.job_queue(worker_identity())
-    display = JobDisplay(client, services, queue, clock=clock)
+    display = JobDisplay(client, services, queue, clock=services.clock)
     slots = job_slots(services.settings)
     worker = services.worker(queue, slots, display.hooks_for) if slots else None
     return queue, display, worker

@@ -19,7 +19,7 @@ from core.jobs.results import Results
 from core.jobs.runner import JobRunner
 from core.jobs.views import GenerationResult, Requester
 from core.jobs.worker import JobHooks, Worker
-from core.platform.clock import utcnow
+from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.coordination import RateLimiter
 from core.platform.settings import Settings, SettingsError
 from core.providers.base import Provider
@@ -28,12 +28,17 @@ from core.validation import GenerationParams
 log = logging.getLogger(__name__)
 
 
-def build_providers(settings: Settings) -> dict[str, Provider]:
+def build_providers(settings: Settings, clock: Clock = REAL_CLOCK) -> dict[str, Provider]:
     """One client per configured provider; unconfigured ones are simply absent."""
     from core.providers.demo import DemoProvider
 
     providers: dict[str, Provider] = {
-        "demo": DemoProvider(settings.output_dir / ".demo", latency=settings.demo_latency)
+        "demo": DemoProvider(
+            settings.output_dir / ".demo",
+            latency=settings.demo_latency,
+            clock=clock.monotonic,
+            wall_clock=lambda: clock.now().timestamp(),
+        )
     }
     if settings.gemini_api_key:
         from core.providers.gemini import GeminiProvider
@@ -69,6 +74,7 @@ class Services:
     results: Results
     deliveries: DeliveryLedger
     admin: AdminService
+    clock: Clock = REAL_CLOCK
 
     def queue_policy(self) -> QueuePolicy:
         """The shared queue's limits, from settings."""
@@ -84,13 +90,15 @@ class Services:
         """The queue as seen by worker `owner`; abandoned jobs are failed with a refund."""
 
         async def abandon(job_id: int, error) -> None:
-            await self.runner.abandon(job_id, error, expired_before=utcnow())
+            await self.runner.abandon(job_id, error, expired_before=self.clock.now())
 
-        return JobQueue(self.queue_policy(), owner, on_abandoned=abandon)
+        return JobQueue(self.queue_policy(), owner, on_abandoned=abandon, now=self.clock.now)
 
     def worker(self, queue: JobQueue, slots: int, hooks_for: Callable[[int], Awaitable[JobHooks]]) -> Worker:
         """A worker with `slots` slots on `queue`, woken whenever this process publishes a job."""
-        worker = Worker(self.runner, queue, slots=slots, intake=self.intake, hooks_for=hooks_for)
+        worker = Worker(
+            self.runner, queue, slots=slots, intake=self.intake, hooks_for=hooks_for, sleep=self.clock.sleep
+        )
         self.intake.on_published(worker.wake)
         return worker
 
@@ -115,15 +123,18 @@ class Services:
                 log.exception("closing provider %s failed", provider.name)
 
 
-def build_services(settings: Settings, catalog: Catalog | None = None) -> Services:
-    """Wire the services for `settings` (the database must be initialised separately)."""
+def build_services(
+    settings: Settings, catalog: Catalog | None = None, *, clock: Clock = REAL_CLOCK
+) -> Services:
+    """Wire the services for `settings` (the database must be initialised separately); every one of them
+    keeps time by `clock` (tests pass a virtual one)."""
     catalog = catalog or load_catalog(settings.model_catalog)
     if catalog.get(settings.default_model) is None:
         raise SettingsError(
             f"setting DEFAULT_MODEL is '{settings.default_model}', which is not in the catalog"
             f" ({', '.join(catalog.names())})"
         )
-    providers = build_providers(settings)
+    providers = build_providers(settings, clock)
     quotas = QuotaService(
         daily_videos=settings.quota_daily_videos,
         daily_seconds=settings.quota_daily_seconds,
@@ -142,14 +153,20 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
         output_dir=settings.output_dir,
         default_model=settings.default_model,
         max_waiting=settings.user_max_queued,
+        now=clock.now,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
     )
     runner = JobRunner(
-        rate_limiter=RateLimiter(rates),
+        rate_limiter=RateLimiter(rates, now=clock.now),
         catalog=catalog,
         providers=providers,
         quotas=quotas,
         output_dir=settings.output_dir,
         max_video_bytes=settings.max_video_bytes,
+        now=clock.now,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
     )
     return Services(
         settings,
@@ -158,8 +175,9 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
         quotas,
         intake,
         runner,
-        JobActions(intake, runner),
+        JobActions(intake, runner, now=clock.now),
         Results(quotas, notify_after=settings.notify_after),
-        DeliveryLedger(),
+        DeliveryLedger(now=clock.now),
         AdminService(quotas),
+        clock,
     )

@@ -40,8 +40,8 @@ class Harness:
         )
 
 
-async def start_bot(fake: FakeDiscord, services: Services, clock=REAL_CLOCK) -> tuple[VideoBot, asyncio.Task]:
-    bot = VideoBot(services, clock=clock, guild_ready_timeout=0.05)
+async def start_bot(fake: FakeDiscord, services: Services) -> tuple[VideoBot, asyncio.Task]:
+    bot = VideoBot(services, guild_ready_timeout=0.05)
     task = asyncio.create_task(bot.start(fake.token))
     await fake.wait_ready()
     await fake.wait_for(lambda: bot.is_ready(), 5.0, "the bot to be ready")
@@ -106,8 +106,8 @@ async def running_bot(
 ) -> AsyncIterator[Harness]:
     """A VideoBot with its own services (settings from make_settings + `overrides`) on `fake`; stopped on
     exit. Two in a row on the same fake and database are a restart. Needs the `db` fixture."""
-    services = build_services(make_settings(tmp_path, fake, **overrides))
-    bot, task = await start_bot(fake, services, clock)
+    services = build_services(make_settings(tmp_path, fake, **overrides), clock=clock)
+    bot, task = await start_bot(fake, services)
     try:
         yield Harness(fake, bot, services)
     finally:
