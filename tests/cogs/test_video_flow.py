@@ -5,6 +5,7 @@ One deferred reply that becomes a live progress bar and then the video, in the s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -16,12 +17,10 @@ import pytest_asyncio
 from core.jobs.positions import PositionRefresh
 from core.jobs.queue import JobQueue, QueuePolicy
 from models import Generation
-from tests.cogs.conftest import embeds_text, open_harness
+from tests.cogs.conftest import Harness, embeds_text, open_harness
 from tests.fakes.clock import ManualClock
 from tests.fakes.discord import FakeMessage, Write
 
-EDIT_INTERVAL = 0.3  # the harness's EDIT_INTERVAL
-TOLERANCE = 0.05  # request arrival jitter at the fake
 BAR = re.compile(r"\[([█░]{20})\] (\d{1,3})%")
 
 
@@ -70,17 +69,42 @@ async def test_progress_and_the_video_arrive_in_one_message(discord_env):
     assert len(uploads) == 1 and uploads[0] is msg.edits[-1], "the video is the last edit of the same message"
 
 
+@dataclasses.dataclass
+class Clocked:
+    """A harness whose services and Discord layer run on a ManualClock, with the moments (by that clock)
+    at which the display decided to send each edit."""
+
+    h: Harness
+    clock: ManualClock
+    sends: dict[int, list[float]]
+
+    async def finished(self, handle, limit: float = 30.0) -> FakeMessage:
+        """Move time on until the job's final edit (with Regenerate/Delete) arrived."""
+
+        def done() -> bool:
+            msg = handle.original
+            return msg is not None and any(c.startswith("video:delete:") for c in msg.custom_ids())
+
+        await self.clock.run_until(done, step=0.1, limit=limit)
+        return handle.original
+
+
 @pytest_asyncio.fixture
-async def staged_env(db, tmp_path, monkeypatch):
-    """Demo jobs take 2 s: long enough for several progress stages at the harness's EDIT_INTERVAL."""
-    async with open_harness(tmp_path, monkeypatch, demo_latency=2) as harness:
-        yield harness
+async def clocked(db, tmp_path, monkeypatch):
+    """Demo jobs take 2 s — of virtual time: long enough for several stages at EDIT_INTERVAL, yet the test
+    waits only for the rendering and the requests."""
+    clock = ManualClock(start=dt.datetime.now(dt.UTC))
+    async with open_harness(tmp_path, monkeypatch, clock=clock, demo_latency=2) as h:
+        sends: dict[int, list[float]] = {}
+        h.bot.jobs.edit_observers.append(
+            lambda message: sends.setdefault(message, []).append(clock.monotonic())
+        )
+        yield Clocked(h, clock, sends)
 
 
-async def test_progress_edits_show_a_bar_and_never_go_backwards(staged_env):
-    h = staged_env
-    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
-    msg = await h.finished(handle)
+async def test_progress_edits_show_a_bar_and_never_go_backwards(clocked):
+    handle = await clocked.h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await clocked.finished(handle)
 
     edits = progress_edits(msg)
     assert len(edits) >= 3
@@ -91,28 +115,20 @@ async def test_progress_edits_show_a_bar_and_never_go_backwards(staged_env):
     assert shown == sorted(shown), f"progress went backwards: {shown}"
 
 
-async def test_progress_edits_are_throttled_and_never_repeat(staged_env):
-    h = staged_env
-    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
-    msg = await h.finished(handle)
+async def test_edits_keep_the_edit_interval_the_final_one_too_and_never_repeat(clocked):
+    handle = await clocked.h.video("a red fox in snow", duration=2, resolution="360p")
+    msg = await clocked.finished(handle)
 
-    edits = progress_edits(msg)
-    assert len(edits) >= 3
-    gaps = [b.at - a.at for a, b in itertools.pairwise(edits)]
-    assert min(gaps) >= EDIT_INTERVAL - TOLERANCE, f"progress edits closer than {EDIT_INTERVAL} s: {gaps}"
+    sent = clocked.sends[msg.id]
+    assert len(sent) >= 4, "several progress edits and the final one"
+    spacing = clocked.h.bot.jobs.edit_spacing
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= spacing - 1e-9, f"edits closer than {spacing} s apart: {gaps}"
+    assert len(msg.edits) == len(sent), "every edit the display sent arrived, and nothing else"
     writes = [w.payload for w in msg.edits]
     repeats = [i for i in range(1, len(writes)) if writes[i] == writes[i - 1]]
     assert not repeats, f"edits {repeats} repeat the previous payload"
-
-
-async def test_the_final_edit_also_keeps_the_edit_interval(discord_env):
-    h = discord_env
-    handle = await h.video("a red fox in snow", duration=2, resolution="360p")
-    msg = await h.finished(handle)
-
-    final = next(w for w in msg.edits if w.files)
-    before = [w for w in msg.edits if w.at < final.at]
-    assert before and final.at - before[-1].at >= EDIT_INTERVAL - TOLERANCE
+    assert msg.edits[-1].files, "the last edit carries the video"
 
 
 async def test_final_embed_shows_length_time_cost_and_quota_left(discord_env):
@@ -145,11 +161,13 @@ async def test_attached_mp4_plays_with_the_requested_length_and_size(discord_env
 
 
 async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, monkeypatch):
-    async with open_harness(tmp_path, monkeypatch, max_concurrent_jobs=1, demo_latency=2) as h:  # 2nd waits
+    clock = ManualClock(start=dt.datetime.now(dt.UTC))
+    async with open_harness(tmp_path, monkeypatch, clock=clock, max_concurrent_jobs=1, demo_latency=2) as h:
+        clocked = Clocked(h, clock, {})
         first = await h.video("first in line", user="alice", duration=2, resolution="360p")
         second = await h.video("second in line", user="bob", duration=2, resolution="360p")
-        first_msg = await h.finished(first)
-        second_msg = await h.finished(second)
+        first_msg = await clocked.finished(first)
+        second_msg = await clocked.finished(second)
 
         lines = [status_line(w.payload) for w in second_msg.edits]
         queued = [i for i, line in enumerate(lines) if "Queued · position 1 of 1" in line]
