@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from tortoise.exceptions import OperationalError
+
 from models import DailyUsage, Generation, GenerationStatus
 from tests.cogs.conftest import embeds_text, eventually, open_harness, seed_job
 from tests.fakes.discord import FLAG_EPHEMERAL, Fault
@@ -151,3 +153,28 @@ async def test_a_storm_of_commands_from_one_user_gets_only_private_refusals(db, 
         # Discord refuses as late still never turns into a public reply, and its job is withdrawn.
         late = sorted(cb.latency for cb in callbacks)
         print(f"storm: callback latency p50 {late[n // 2]:.2f} s, max {late[-1]:.2f} s")
+
+
+async def test_a_database_error_while_delivering_one_result_does_not_stop_the_sweep(discord_env, monkeypatch):
+    h = discord_env
+    alice = int(h.fake.user("alice")["id"])
+    finished = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    common = dict(status="failed", error_type="timeout", channel_id=h.fake.channel_id)
+    messages = [h.fake.add_message(content="", embeds=[{"title": "🎬 Generating video"}]) for _ in range(2)]
+    bad, good = [
+        await seed_job(
+            alice, prompt=p, message_id=m.id, completed_at=finished + dt.timedelta(seconds=i), **common
+        )
+        for i, (p, m) in enumerate(zip(("bad", "good"), messages, strict=True))
+    ]
+    prepare = h.services.results.prepare
+
+    async def locked_for_bad(job_id, limit):
+        if job_id == bad.id:
+            raise OperationalError("database is locked")
+        return await prepare(job_id, limit)
+
+    monkeypatch.setattr(h.services.results, "prepare", locked_for_bad)
+    await h.bot.jobs.deliver_missed()
+    assert (await Generation.get(id=good.id)).delivered_at is not None
+    assert (await Generation.get(id=bad.id)).delivery_attempts == 1
