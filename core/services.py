@@ -1,4 +1,4 @@
-"""Builds the product's services from settings: catalog, providers, quotas, generator."""
+"""Builds the product's services from settings: catalog, providers, quotas, and the job lifecycle (intake, runner, actions, results, deliveries)."""
 
 from __future__ import annotations
 
@@ -178,6 +178,6 @@ def build_services(
         JobActions(intake, runner, now=clock.now),
         Results(quotas, notify_after=settings.notify_after),
         DeliveryLedger(now=clock.now),
-        AdminService(quotas),
+        AdminService(quotas, on_change=intake.gate.forget),
         clock,
     )

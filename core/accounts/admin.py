@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.accounts.quotas import QuotaService
@@ -35,8 +36,11 @@ class Stats:
 class AdminService:
     """Admin operations; `actor` is the Discord id of whoever asked."""
 
-    def __init__(self, quotas: QuotaService) -> None:
+    def __init__(self, quotas: QuotaService, *, on_change: Callable[[int | None], None] = lambda _user: None):
         self.quotas = quotas
+        # Told which user's standing changed (None: everyone's), so admission stops repeating a refusal
+        # from memory at once in this process (other processes within a few seconds).
+        self._on_change = on_change
 
     async def set_quota(self, actor: int, user_id: int, videos: int | None, seconds: int | None) -> User:
         """Override the user's daily limits (None leaves a limit as it is; 0 = unlimited)."""
@@ -45,29 +49,34 @@ class AdminService:
         if changes:
             await User.filter(id=user_id).update(**changes)
         log.info("admin %s set quota of user %s: %s", actor, user_id, changes or "no change")
+        self._on_change(user_id)
         return await User.get(id=user_id)
 
     async def reset_usage(self, actor: int, user_id: int, day: dt.date) -> None:
         """Forget what the user used on `day` (their jobs stay in history)."""
         await DailyUsage.filter(user_id=user_id, day=day).update(videos=0, seconds=0)
         log.info("admin %s reset today's usage of user %s", actor, user_id)
+        self._on_change(user_id)
 
     async def block(self, actor: int, user_id: int, reason: str | None) -> None:
         """Refuse the user's future requests."""
         await self.quotas.ensure_user(user_id)
         await User.filter(id=user_id).update(blocked=True, blocked_reason=reason)
         log.info("admin %s blocked user %s (reason: %s)", actor, user_id, reason or "none given")
+        self._on_change(user_id)
 
     async def unblock(self, actor: int, user_id: int) -> bool:
         """Lift a block; False when the user was not blocked."""
         changed = await User.filter(id=user_id, blocked=True).update(blocked=False, blocked_reason=None)
         log.info("admin %s unblocked user %s", actor, user_id)
+        self._on_change(user_id)
         return bool(changed)
 
     async def set_paused(self, actor: int, paused: bool) -> None:
         """Stop (or resume) taking new jobs; running ones finish."""
         await set_state(PAUSED_KEY, paused)
         log.info("admin %s %s the bot", actor, "paused" if paused else "resumed")
+        self._on_change(None)
 
     async def stats(self, day: dt.date) -> Stats:
         """Statistics of jobs created on `day` (UTC)."""

@@ -217,3 +217,16 @@ async def test_videoadmin_is_offered_only_to_manage_server_members_by_default(di
 
 
 # Non-admins: tests/cogs/test_command_tree.py sends every /videoadmin subcommand the tree walk finds.
+
+
+async def test_an_admin_s_quota_change_takes_effect_at_once(discord_env):
+    h = discord_env
+    alice = user_id(h, "alice")
+    await h.services.admin.set_quota(ADMIN_ID, alice, 1, None)
+    first, _ = await video_callback(h)
+    kind, refusal = await video_callback(h)
+    assert (first, kind) == (5, 4) and "1 of 1 videos" in refusal  # refused, and remembered for a while
+    title, _ = reply(await admin(h, "quota set", {"user": h.fake.user("alice"), "daily_videos": 3}))
+    assert title == "Quota set"
+    again, _ = await video_callback(h)
+    assert again == 5, "not refused from memory after the admin raised the limit"
