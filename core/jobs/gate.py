@@ -11,19 +11,23 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from core.errors import ErrorCategory, GenerationError
 
 REMEMBER_FOR = 5.0  # seconds a refusal is repeated without asking the database
-REMEMBERED = frozenset(
-    {
-        ErrorCategory.USER_QUOTA_EXCEEDED,
-        ErrorCategory.TOO_MANY_WAITING,
-        ErrorCategory.BLOCKED,
-        ErrorCategory.SPEND_CAP_REACHED,
-        ErrorCategory.PAUSED,
-    }
-)
+# Refusals that hold whatever is asked for, and those that hold only for requests at least as large
+# (a user refused 10 s of video may still have room for 2 s).
+FOR_ANY_REQUEST = frozenset({ErrorCategory.TOO_MANY_WAITING, ErrorCategory.BLOCKED, ErrorCategory.PAUSED})
+FOR_LARGER_REQUESTS = frozenset({ErrorCategory.USER_QUOTA_EXCEEDED, ErrorCategory.SPEND_CAP_REACHED})
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    until: float
+    error: GenerationError
+    seconds: int  # it applies to requests of at least these video-seconds...
+    cost: float  # ...and at least this estimated cost
 
 
 class AdmissionGate:
@@ -36,7 +40,7 @@ class AdmissionGate:
         self._remember_for = remember_for
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # callers holding or waiting for a user's lock
-        self._refused: dict[int, tuple[float, GenerationError]] = {}
+        self._refused: dict[int, _Remembered] = {}
 
     @contextlib.asynccontextmanager
     async def turn(self, user_id: int) -> AsyncIterator[None]:
@@ -52,23 +56,27 @@ class AdmissionGate:
                 del self._users[user_id]
                 del self._locks[user_id]
 
-    def known_refusal(self, user_id: int) -> GenerationError | None:
-        """A refusal this process made for the user in the last few seconds, if any."""
+    def known_refusal(self, user_id: int, seconds: int = 0, cost: float = 0.0) -> GenerationError | None:
+        """A refusal this process made for the user in the last few seconds that also holds for a request of
+        `seconds` video-seconds costing `cost`, if any."""
         entry = self._refused.get(user_id)
         if entry is None:
             return None
-        if self._monotonic() >= entry[0]:
+        if self._monotonic() >= entry.until:
             del self._refused[user_id]
             return None
-        return entry[1]
+        return entry.error if seconds >= entry.seconds and cost >= entry.cost else None
 
-    def remember(self, user_id: int, exc: GenerationError) -> None:
-        """Repeat this refusal for a few seconds, if it is one that cannot change from one moment to the next."""
-        if exc.category in REMEMBERED:
-            self._refused[user_id] = (self._monotonic() + self._remember_for, exc)
-            if len(self._refused) > 10_000:  # many users refused at once: drop what has expired
-                now = self._monotonic()
-                self._refused = {u: e for u, e in self._refused.items() if e[0] > now}
+    def remember(self, user_id: int, exc: GenerationError, seconds: int = 0, cost: float = 0.0) -> None:
+        """Repeat this refusal for a few seconds (to this request and larger ones, where size matters)."""
+        if exc.category in FOR_ANY_REQUEST:
+            seconds, cost = 0, 0.0
+        elif exc.category not in FOR_LARGER_REQUESTS:
+            return
+        self._refused[user_id] = _Remembered(self._monotonic() + self._remember_for, exc, seconds, cost)
+        if len(self._refused) > 10_000:  # many users refused at once: drop what has expired
+            now = self._monotonic()
+            self._refused = {u: e for u, e in self._refused.items() if e.until > now}
 
     def forget(self, user_id: int | None = None) -> None:
         """Something changed (an admin action, a refund): ask the database next time."""

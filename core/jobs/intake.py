@@ -127,15 +127,16 @@ class Intake:
         except GenerationError as exc:
             return Refusal.of(exc)
         user_id = requester.user_id
-        if (known := self.gate.known_refusal(user_id)) is not None:
+        size = (request.duration, request.model.estimate_cost(request.duration, request.resolution))
+        if (known := self.gate.known_refusal(user_id, *size)) is not None:
             return Refusal.of(known)
         async with self.gate.turn(user_id):
-            if (known := self.gate.known_refusal(user_id)) is not None:
+            if (known := self.gate.known_refusal(user_id, *size)) is not None:
                 return Refusal.of(known)
             try:
                 gen = await self._record(request, requester)
             except GenerationError as exc:
-                self.gate.remember(user_id, exc)
+                self.gate.remember(user_id, exc, *size)
                 log.info("request from user %s refused: %s", user_id, exc.detail)
                 return Refusal.of(exc)
         log.info(

@@ -368,3 +368,14 @@ async def test_a_worker_warns_when_its_clock_and_the_database_s_disagree(db, job
     )
     assert 28 < await skewed.check_clock() < 32
     assert "30.0 s ahead of the database's" in caplog.text or "ahead of the database's" in caplog.text
+
+
+async def test_a_remembered_refusal_only_repeats_for_requests_at_least_as_large(db, jobs):
+    jobs.quotas.daily_videos = 0
+    jobs.quotas.daily_seconds = 8
+    long = await jobs.intake.admit(GenerationParams(prompt="too long", duration=10), ALICE)
+    assert long.category is ErrorCategory.USER_QUOTA_EXCEEDED
+    again = await jobs.intake.admit(GenerationParams(prompt="still too long", duration=10), ALICE)
+    assert again.category is ErrorCategory.USER_QUOTA_EXCEEDED
+    short = await jobs.intake.admit(GenerationParams(prompt="fits", duration=6), ALICE)
+    assert short.job.id, "a shorter video that fits is not refused from memory"
