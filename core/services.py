@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -134,18 +135,38 @@ def build_services(
             f"setting DEFAULT_MODEL is '{settings.default_model}', which is not in the catalog"
             f" ({', '.join(catalog.names())})"
         )
-    providers = build_providers(settings, clock)
     quotas = QuotaService(
         daily_videos=settings.quota_daily_videos,
         daily_seconds=settings.quota_daily_seconds,
         spend_cap_usd=settings.daily_spend_cap_usd,
     )
-    rates = {}
+    rates: dict[str, int] = {}
     for spec in catalog.models.values():
         if spec.requests_per_minute:
             rates[spec.provider] = min(
                 rates.get(spec.provider, spec.requests_per_minute), spec.requests_per_minute
             )
+    return assemble(
+        settings,
+        catalog,
+        build_providers(settings, clock),
+        quotas,
+        rate_limiter=RateLimiter(rates, now=clock.now),
+        clock=clock,
+    )
+
+
+def assemble(
+    settings: Settings,
+    catalog: Catalog,
+    providers: dict[str, Provider],
+    quotas: QuotaService,
+    *,
+    rate_limiter: RateLimiter | None = None,
+    clock: Clock = REAL_CLOCK,
+    rand: Callable[[], float] = random.random,
+) -> Services:
+    """The job lifecycle's services around these providers and quotas (tests assemble their own)."""
     intake = Intake(
         catalog=catalog,
         providers=providers,
@@ -158,7 +179,7 @@ def build_services(
         sleep=clock.sleep,
     )
     runner = JobRunner(
-        rate_limiter=RateLimiter(rates, now=clock.now),
+        rate_limiter=rate_limiter,
         catalog=catalog,
         providers=providers,
         quotas=quotas,
@@ -167,6 +188,7 @@ def build_services(
         now=clock.now,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
+        rand=rand,
     )
     return Services(
         settings,

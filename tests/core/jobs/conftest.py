@@ -1,21 +1,20 @@
-"""The job engine wired as the product wires it (core.services.Services), on an injected clock."""
+"""The job engine wired as the product wires it (core.services.assemble), on an injected clock."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.accounts.admin import AdminService
+import pytest
+
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, load_catalog
-from core.jobs.actions import JobActions
-from core.jobs.delivery import DeliveryLedger
-from core.jobs.intake import Intake
-from core.jobs.results import Results
-from core.jobs.runner import JobRunner
 from core.platform.settings import load_settings
-from core.services import Services
+from core.services import Services, assemble
+from tests.fakes.clock import FakeClock
+from tests.fakes.scripted_provider import ScriptedProvider
 
 CATALOG = load_catalog()
+UNLIMITED = 1_000_000
 
 
 def make_services(
@@ -28,40 +27,31 @@ def make_services(
     default_model: str = "omni-1.2-flash",
     max_waiting: int | None = None,
 ) -> Services:
-    """Services for tests: every component on `clock` (a tests.fakes.clock.FakeClock)."""
+    """Services for tests: every component on `clock` (a tests.fakes.clock.FakeClock); random() = 0.5."""
+    settings = load_settings(
+        {
+            "OUTPUT_DIR": str(tmp_path / "out"),
+            "DEFAULT_MODEL": default_model,
+            "USER_MAX_QUEUED": str(max_waiting or UNLIMITED),
+        },
+        env_file=None,
+    )
     quotas = quotas or QuotaService(daily_videos=5, daily_seconds=120, spend_cap_usd=50.0)
-    output_dir = tmp_path / "out"
-    intake = Intake(
-        catalog=catalog,
-        providers=providers,
-        quotas=quotas,
-        output_dir=output_dir,
-        default_model=default_model,
-        max_waiting=max_waiting,
-        now=clock.now,
-        monotonic=clock.monotonic,
-        sleep=clock.sleep,
-    )
-    runner = JobRunner(
-        catalog=catalog,
-        providers=providers,
-        quotas=quotas,
-        output_dir=output_dir,
-        now=clock.now,
-        monotonic=clock.monotonic,
-        sleep=clock.sleep,
-        rand=lambda: 0.5,
-    )
-    settings = load_settings({"OUTPUT_DIR": str(output_dir)}, env_file=None)
-    return Services(
-        settings,
-        catalog,
-        providers,
-        quotas,
-        intake,
-        runner,
-        JobActions(intake, runner, now=clock.now),
-        Results(quotas, notify_after=settings.notify_after),
-        DeliveryLedger(now=clock.now),
-        AdminService(quotas),
-    )
+    jobs = assemble(settings, catalog, providers, quotas, clock=clock, rand=lambda: 0.5)
+    jobs.intake.max_waiting = max_waiting  # None: no waiting cap, unlike any real setting
+    return jobs
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def provider() -> ScriptedProvider:
+    return ScriptedProvider(name="gemini")
+
+
+@pytest.fixture
+def jobs(tmp_path, clock, provider) -> Services:
+    return make_services(tmp_path, clock, {"gemini": provider})

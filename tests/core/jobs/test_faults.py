@@ -22,9 +22,8 @@ from core.jobs.views import Requester
 from core.jobs.worker import Worker
 from core.validation import GenerationParams
 from models import DailyUsage, Generation, GenerationStatus
-from tests.core.jobs.conftest import make_services
-from tests.fakes.clock import FakeClock, ManualClock
-from tests.fakes.scripted_provider import ScriptedProvider, running, succeeded
+from tests.fakes.clock import ManualClock
+from tests.fakes.scripted_provider import running, succeeded
 
 ALICE = Requester(user_id=42, guild_id=1, channel_id=2)
 PARAMS = GenerationParams(prompt="a red fox in snow", duration=6)
@@ -32,21 +31,6 @@ PARAMS = GenerationParams(prompt="a red fox in snow", duration=6)
 
 def locked() -> OperationalError:
     return OperationalError("database is locked")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def provider() -> ScriptedProvider:
-    return ScriptedProvider(name="gemini")
-
-
-@pytest.fixture
-def jobs(tmp_path, clock, provider):
-    return make_services(tmp_path, clock, {"gemini": provider})
 
 
 def failing(monkeypatch, module, name: str, times: int, error=locked) -> list[int]:

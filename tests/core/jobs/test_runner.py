@@ -21,8 +21,7 @@ from core.services import Services
 from core.validation import GenerationParams
 from models import DailySpend, DailyUsage, Generation, GenerationStatus
 from tests.core.jobs.conftest import make_services
-from tests.fakes.clock import FakeClock
-from tests.fakes.scripted_provider import ScriptedProvider, failed, queued, running, succeeded
+from tests.fakes.scripted_provider import failed, queued, running, succeeded
 
 CATALOG = load_catalog()
 ALICE = Requester(user_id=42, guild_id=1, channel_id=2)
@@ -34,21 +33,6 @@ def err(
     return GenerationError(
         category, f"scripted {category.value}", retryable=retryable, retry_after=retry_after
     )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def provider() -> ScriptedProvider:
-    return ScriptedProvider(name="gemini")
-
-
-@pytest.fixture
-def jobs(tmp_path, clock, provider) -> Services:
-    return make_services(tmp_path, clock, {"gemini": provider})
 
 
 async def cancel(jobs: Services, job_id: int) -> bool:
