@@ -76,6 +76,11 @@ async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once
     workers = [worker(jobs, f"w{n}", delivered, max_concurrent=2) for n in range(2)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
     await eventually(lambda: all_done(ids))
+
+    async def all_delivered():  # results are delivered after their slot is free, in the background
+        return len(delivered) == len(ids)
+
+    await eventually(all_delivered)
     for w, t in zip(workers, tasks, strict=True):
         await w.stop()
         t.cancel()
