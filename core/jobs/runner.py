@@ -149,7 +149,7 @@ class JobRunner:
                 ),
             )
             if not finished:  # cancelled meanwhile: the file is not the user's result any more
-                path.unlink(missing_ok=True)
+                await asyncio.to_thread(path.unlink, missing_ok=True)
                 return
             log.info("job %s: completed in %.1fs (%d bytes)", gen.id, timings["total"], size)
             await reporter.report(*COMPLETE)
