@@ -199,7 +199,7 @@ def assemble(
         runner,
         JobActions(intake, runner, now=clock.now),
         Results(quotas, notify_after=settings.notify_after),
-        DeliveryLedger(now=clock.now),
+        DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now),
         AdminService(quotas, on_change=intake.gate.forget),
         clock,
     )

@@ -35,7 +35,6 @@ from core.services import Services
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
-SWEEP_EVERY = 30.0  # seconds between delivery sweeps
 BRIEF_STAGES_FROM = DOWNLOADING[0]  # Downloading, Complete
 BRIEF_STAGE_GRACE = 1.0  # seconds such a stage must last before its progress edit is sent
 ARRIVAL_MARGIN = 0.1  # edits are spaced 10 % more than EDIT_INTERVAL (see JobDisplay.edit_spacing)
@@ -293,7 +292,7 @@ class JobDisplay:
             every(
                 "queue positions", max(self.edit_interval, 0.5), self.show_positions, sleep=self.clock.sleep
             ),
-            every("delivery sweep", SWEEP_EVERY, self.deliver_missed, sleep=self.clock.sleep),
+            every("delivery sweep", self.ledger.redeliver_after, self.deliver_missed, sleep=self.clock.sleep),
         )
 
     async def show_positions(self) -> None:

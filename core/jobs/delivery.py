@@ -16,7 +16,6 @@ from core.platform.clock import utcnow
 
 log = logging.getLogger(__name__)
 
-REDELIVER_AFTER = dt.timedelta(seconds=30)  # a finished job nobody delivered for this long gets delivered
 MAX_DELIVERY_ATTEMPTS = 6
 RETRY_BASE = 30.0  # seconds before the first retry; doubles each time (30 s, 1 min, 2 min, 4 min, 8 min)
 RETRY_CAP = 3600.0
@@ -30,14 +29,24 @@ def retry_delay(attempts: int) -> float:
 class DeliveryLedger:
     """Bookkeeping of result delivery, shared by every process through the job rows."""
 
-    def __init__(self, *, now: Callable[[], dt.datetime] = utcnow, max_attempts: int = MAX_DELIVERY_ATTEMPTS):
+    def __init__(
+        self,
+        *,
+        redeliver_after: float = 30.0,
+        now: Callable[[], dt.datetime] = utcnow,
+        max_attempts: int = MAX_DELIVERY_ATTEMPTS,
+    ) -> None:
+        # A finished job nobody delivered for this long is delivered by the sweep: by then the process
+        # that ran it has had its chance (it normally delivers within a second or two).
+        self.redeliver_after = redeliver_after
         self._now = now
         self.max_attempts = max_attempts
 
     async def due(self) -> list[int]:
         """Finished jobs whose result nobody has shown, due a (re)try now; oldest first."""
         now = self._now()
-        return await store.undelivered(finished_before=now - REDELIVER_AFTER, now=now)
+        finished_before = now - dt.timedelta(seconds=self.redeliver_after)
+        return await store.undelivered(finished_before=finished_before, now=now)
 
     async def delivered(self, job_id: int) -> bool:
         """The result is visible; True only for the first caller (who may then ping the requester)."""
