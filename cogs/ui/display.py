@@ -132,7 +132,8 @@ class JobDisplay:
         self.tracked: dict[int, Tracked] = {}
         self._no_message: set[int] = set()  # waiting jobs with no Discord message (e.g. from the CLI)
         self._delivering: set[int] = set()
-        # Observers of the edits this display decides to send (message id), e.g. the benchmark's pacing check.
+        # Observers of every edit of a job's message this display sends (its id), e.g. the benchmark's
+        # pacing check; a new message posted in place of one that can't be edited is not an edit.
         self.edit_observers: list[Callable[[int], None]] = []
 
     def edit_sent(self, message_id: int) -> None:
@@ -256,6 +257,7 @@ class JobDisplay:
                 )
                 embed = job_embed(job, job.status, note)
                 upload = None
+                self.edit_sent(message.message_id)
                 await message.edit(embed=embed, attachments=[], view=view)
             return False
         except (MessageGone, discord.HTTPException) as exc:
@@ -276,6 +278,8 @@ class JobDisplay:
         await self.untrack(job_id)  # no progress edit may follow the final state
         result = await self.results.prepare(job_id, DEFAULT_UPLOAD_LIMIT)
         embed = job_embed(result.job, result.job.status, result.body)
+        if interaction.message is not None:
+            self.edit_sent(interaction.message.id)
         await interaction.response.edit_message(embed=embed, view=finished_view(job_id))
         await self.ledger.delivered(job_id)
 
