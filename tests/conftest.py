@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
+import itertools
 import json
 import os
 import signal
@@ -14,13 +16,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
 from tortoise.contrib.test import tortoise_test_context
 
 from core.platform.db import MODEL_MODULES
+
+if TYPE_CHECKING:
+    from tests.fakes.discord import FakeDiscord
+    from tests.fakes.gemini_api import FakeGeminiApi
 
 # Every fake listens on loopback: keep any configured proxy away from it.
 for _key in ("NO_PROXY", "no_proxy"):
@@ -87,6 +93,20 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.rep_setup`, `rep_call`), so a fixture's teardown can
+    tell whether the test failed (the cluster fixture prints the processes' logs then)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def node_failed(node: Any) -> bool:
+    """Whether the setup or the call of this test (a pytest item) failed so far."""
+    return any(getattr(getattr(node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
+
+
 # ---- helpers for tests that run `python bot.py` processes against one shared database ----------------
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -110,6 +130,28 @@ async def query_database(url: str, sql: str) -> list[dict[str, Any]]:
             return [dict(row) for row in conn.execute(sql)]
 
     return await asyncio.to_thread(run)
+
+
+async def execute_database(url: str, *statements: str) -> None:
+    """Run SQL statements that change the database, outside Tortoise, and commit them."""
+    if url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        import asyncpg
+
+        conn = await asyncpg.connect(url.replace("asyncpg://", "postgres://", 1))
+        try:
+            for sql in statements:
+                await conn.execute(sql)
+        finally:
+            await conn.close()
+        return
+    path = url.removeprefix("sqlite://").split("?", 1)[0]
+
+    def run() -> None:
+        with contextlib.closing(sqlite3.connect(path, timeout=10)) as conn, conn:
+            for sql in statements:
+                conn.execute(sql)
+
+    await asyncio.to_thread(run)
 
 
 def catalog_with(path: Path, model: str, **fields: Any) -> Path:
@@ -193,3 +235,139 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         await asyncio.sleep(every)
+
+
+# ---- a cluster: `python bot.py` processes on one fresh database, against the fake Discord and Gemini ----
+
+CLUSTER_MODEL = "omni-1.2-flash"
+
+
+class Cluster:
+    """The fake Discord, the fake Gemini API, a fresh database (`url`), and the `python bot.py` processes
+    started on them: gateway bots (`start()`) and REST-only workers (`start("worker")`).
+
+    Every process logs to its own file under `tmp_path`; the `cluster` fixture prints them all when the
+    test failed. `kills` records each SIGKILL: (process, time.monotonic(), UTC wall time).
+    """
+
+    def __init__(self, tmp_path: Path, discord: FakeDiscord, gemini: FakeGeminiApi, url: str) -> None:
+        self.tmp_path = tmp_path
+        self.discord = discord
+        self.gemini = gemini
+        self.url = url
+        self.processes: list[BotProcess] = []
+        self.kills: list[tuple[BotProcess, float, dt.datetime]] = []
+        self._identified: dict[int, int] = {}  # id(bot process) -> fake's IDENTIFY count before it started
+        self._catalogs = itertools.count(1)
+
+    def env(
+        self, *, model: str = CLUSTER_MODEL, catalog: dict[str, Any] | None = None, **settings: Any
+    ) -> dict[str, str]:
+        """A process environment: the fakes, the database, a catalog holding only `model` with the fields
+        in `catalog` replaced (None drops one), and `settings` (lower-case names; values go through str)."""
+        catalog_path = catalog_with(
+            self.tmp_path / f"catalog{next(self._catalogs)}.toml", model, **(catalog or {})
+        )
+        from tests.fakes.gemini_api import DEFAULT_API_KEY
+
+        return bot_environment(
+            **self.discord.env,
+            DATABASE_URL=self.url,
+            OUTPUT_DIR=str(self.tmp_path / "videos"),
+            GEMINI_API_KEY=DEFAULT_API_KEY,
+            GOOGLE_GEMINI_BASE_URL=self.gemini.base_url,
+            MODEL_CATALOG=str(catalog_path),
+            DEFAULT_MODEL=model,
+            LOG_LEVEL="INFO",
+            **{key.upper(): str(value) for key, value in settings.items()},
+        )
+
+    async def start(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        ready: bool = True,
+        timeout: float = 60.0,  # noqa: ASYNC109 - how long it may take to come up
+    ) -> BotProcess:
+        """Start `python bot.py *args` (a new log file each time); with `ready`, wait until it runs."""
+        name = f"{len(self.processes) + 1}-{'-'.join(args) or 'bot'}.log"
+        process = BotProcess(env if env is not None else self.env(), self.tmp_path / name, *args)
+        if not args:
+            self._identified[id(process)] = self.discord.identify_count
+        await process.start()
+        self.processes.append(process)
+        if ready:
+            await self.started(process, timeout=timeout)
+        return process
+
+    async def ready(self, process: BotProcess) -> bool:
+        """Whether it runs yet: a worker once it logged its slots, a bot once it identified on the gateway
+        (a new session, not the one of a bot killed before it) with its commands synced. It must not die."""
+        assert process.running, f"{process.log_path.name} exited:\n{process.output()[-5000:]}"
+        if process.args == ("worker",):
+            return "slots (REST only)" in process.output()
+        identified = self.discord.identify_count > self._identified.get(id(process), 0)
+        return identified and self.discord.connected and bool(self.discord.commands)
+
+    async def started(self, *processes: BotProcess, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+        """Wait until each of these processes runs (see `ready`)."""
+        for process in processes:
+            await eventually(lambda p=process: self.ready(p), timeout, f"{process.log_path.name} to start")
+
+    @property
+    def running(self) -> list[BotProcess]:
+        """The processes still running."""
+        return [p for p in self.processes if p.running]
+
+    async def kill(self, *processes: BotProcess) -> None:
+        """SIGKILL these processes (every running one when none are named), recording when."""
+        for process in processes or tuple(self.running):
+            if process.running:
+                await process.kill()
+                self.kills.append((process, time.monotonic(), dt.datetime.now(dt.UTC)))
+
+    async def stop_all(self) -> None:
+        """SIGTERM every process the test did not kill: each must still be running and stop cleanly (exit
+        code 0), having logged no traceback."""
+        killed = {id(p) for p, _, _ in self.kills}
+        survivors = [p for p in self.processes if id(p) not in killed]
+        codes = {p.log_path.name: await p.stop() for p in survivors}
+        assert set(codes.values()) <= {0}, codes
+        assert not [p.log_path.name for p in survivors if "Traceback" in p.output()]
+
+    def logs(self, tail: int = 20000) -> str:
+        """The end of every process's log, one after the other."""
+        return "\n".join(f"---- {p.log_path.name} ----\n{p.output()[-tail:]}" for p in self.processes)
+
+
+@contextlib.asynccontextmanager
+async def open_cluster(
+    tmp_path: Path, *, gemini: FakeGeminiApi | None = None, print_logs: bool | Callable[[], bool] = True
+) -> AsyncIterator[Cluster]:
+    """A Cluster on a new database (dropped at the end) and started fakes (`gemini`: a FakeGeminiApi or a
+    subclass, not yet started). At the end every process still running is stopped; their logs are printed
+    if `print_logs` (or what it returns then) is true."""
+    from tests.fakes.discord import FakeDiscord
+    from tests.fakes.gemini_api import FakeGeminiApi
+
+    url = fresh_database_url(tmp_path)
+    await create_database(url)
+    try:
+        async with FakeDiscord() as discord, gemini or FakeGeminiApi() as gemini_api:
+            cluster = Cluster(tmp_path, discord, gemini_api, url)
+            try:
+                yield cluster
+            finally:
+                for process in cluster.running:
+                    await process.stop()
+                if print_logs() if callable(print_logs) else print_logs:
+                    print(cluster.logs())
+    finally:
+        await drop_database(url)
+
+
+@pytest_asyncio.fixture
+async def cluster(tmp_path, request) -> AsyncIterator[Cluster]:
+    """An empty Cluster (start its processes in the test); the logs are printed if the test failed."""
+    async with open_cluster(tmp_path, print_logs=lambda: node_failed(request.node)) as c:
+        yield c

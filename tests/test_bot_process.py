@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
-import signal
-import sys
-from pathlib import Path
 
 import av
 import pytest
 
-from tests.conftest import create_database, drop_database, fresh_database_url
+from tests.conftest import BotProcess, bot_environment, create_database, drop_database, fresh_database_url
 from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord
 
-ROOT = Path(__file__).resolve().parents[1]
 ADMIN = 700_000_000_000_000_007
 
 
@@ -23,38 +17,35 @@ ADMIN = 700_000_000_000_000_007
 async def running_bot(tmp_path):
     url = fresh_database_url(tmp_path)
     await create_database(url)
-    async with FakeDiscord() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "FAL", "VERTEX", "GOOGLE"))}
-        env.update(fake.env)
-        env.update(
-            DATABASE_URL=url,
-            OUTPUT_DIR=str(tmp_path / "videos"),
-            DEMO_LATENCY="1",
-            EDIT_INTERVAL="0.5",
-            ADMIN_USER_IDS=str(ADMIN),
-            LOG_LEVEL="INFO",
-            QUOTA_DAILY_VIDEOS="5",
-        )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "bot.py",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            await fake.wait_for(lambda: fake.connected and fake.commands, 60, "bot.py to connect and sync")
-            yield fake, proc
-        finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(proc.wait(), 30)
-    await drop_database(url)
+    try:
+        async with FakeDiscord() as fake:
+            env = bot_environment(
+                **fake.env,
+                DATABASE_URL=url,
+                OUTPUT_DIR=str(tmp_path / "videos"),
+                DEMO_LATENCY="1",
+                EDIT_INTERVAL="0.5",
+                ADMIN_USER_IDS=str(ADMIN),
+                LOG_LEVEL="INFO",
+                QUOTA_DAILY_VIDEOS="5",
+            )
+            bot = await BotProcess(env, tmp_path / "bot.log").start()
+            try:
+
+                def connected() -> bool:
+                    assert bot.running, f"bot.py exited:\n{bot.output()[-5000:]}"
+                    return fake.connected and bool(fake.commands)
+
+                await fake.wait_for(connected, 60, "bot.py to connect and sync")
+                yield fake, bot
+            finally:
+                await bot.stop()
+    finally:
+        await drop_database(url)
 
 
 async def test_bot_process_end_to_end(running_bot):
-    fake, proc = running_bot
+    fake, bot = running_bot
     alice = fake.user("alice")
 
     # /video: deferred, one message edited in place with a rising bar, ends with a playable 4 s mp4.
@@ -97,8 +88,7 @@ async def test_bot_process_end_to_end(running_bot):
     cb = await again.wait_callback()
     assert cb.type == 4 and cb.data["flags"] & FLAG_EPHEMERAL and "1 of 1 videos" in str(cb.data)
 
-    # SIGTERM: a clean shutdown.
-    proc.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(proc.wait(), 30) == 0
-    output = (await proc.stdout.read()).decode()
+    # SIGTERM: a clean shutdown (stop() would SIGKILL after 30 s, and that exit code is not 0).
+    assert await bot.stop() == 0
+    output = bot.output()
     assert "Traceback" not in output and fake.token not in output

@@ -23,21 +23,11 @@ from typing import Any
 import pytest
 
 from core.accounts.quotas import to_micro
-from tests.conftest import (
-    BotProcess,
-    bot_environment,
-    catalog_with,
-    create_database,
-    drop_database,
-    eventually,
-    fresh_database_url,
-    query_database,
-)
+from tests.conftest import Cluster, eventually, query_database
 from tests.fakes import gemini_api
-from tests.fakes.discord import DEFERRED_CHANNEL_MESSAGE, FakeDiscord, FakeInteraction, FakeMessage, Fault
-from tests.fakes.gemini_api import DEFAULT_API_KEY, FakeGeminiApi, Scenario
+from tests.fakes.discord import DEFERRED_CHANNEL_MESSAGE, FakeInteraction, FakeMessage, Fault
+from tests.fakes.gemini_api import FakeGeminiApi, Scenario
 
-MODEL = "omni-1.2-flash"
 LEASE_SECONDS = 3.0
 STALL = 60.0  # seconds the fakes hold a stalled request (far longer than the test needs)
 
@@ -105,56 +95,32 @@ def uploads(message: FakeMessage) -> list:
 
 
 @pytest.fixture
-async def world(tmp_path, monkeypatch):
+def crash_scenarios(monkeypatch):
     for name, scenario in CRASH_SCENARIOS.items():
         monkeypatch.setitem(gemini_api.SCENARIOS, name, scenario)
-    url = fresh_database_url(tmp_path)
-    await create_database(url)
-    try:
-        async with FakeDiscord() as discord, FakeGeminiApi() as gemini:
-            env = bot_environment(
-                **discord.env,
-                DATABASE_URL=url,
-                OUTPUT_DIR=str(tmp_path / "videos"),
-                GEMINI_API_KEY=DEFAULT_API_KEY,
-                GOOGLE_GEMINI_BASE_URL=gemini.base_url,
-                MODEL_CATALOG=str(catalog_with(tmp_path / "catalog.toml", MODEL, poll_interval_s=0.2)),
-                DEFAULT_MODEL=MODEL,
-                LEASE_SECONDS=str(LEASE_SECONDS),
-                MAX_CONCURRENT_JOBS="4",
-                USER_MAX_RUNNING="1",
-                USER_MAX_QUEUED="5",
-                QUOTA_DAILY_VIDEOS="10",
-                QUOTA_DAILY_SECONDS="100",
-                DAILY_SPEND_CAP_USD="0",
-                EDIT_INTERVAL="0.3",
-                NOTIFY_AFTER="0",  # every delivery pings: a second delivery would show as a second ping
-                LOG_LEVEL="INFO",
-            )
-            bots: list[BotProcess] = []
-
-            async def start(n: int) -> BotProcess:
-                bot = await BotProcess(env, tmp_path / f"bot{n}.log").start()
-                bots.append(bot)
-                return bot
-
-            try:
-                yield discord, gemini, url, start
-            finally:
-                for bot in bots:
-                    await bot.stop()
-                for bot in bots:
-                    print(f"---- {bot.log_path.name} ----\n{bot.output()[-20000:]}")
-    finally:
-        await drop_database(url)
 
 
-async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(world):
-    discord, gemini, url, start = world
+def bot_env(cluster: Cluster) -> dict[str, str]:
+    return cluster.env(
+        catalog={"poll_interval_s": 0.2},
+        lease_seconds=LEASE_SECONDS,
+        max_concurrent_jobs=4,
+        user_max_running=1,
+        user_max_queued=5,
+        quota_daily_videos=10,
+        quota_daily_seconds=100,
+        daily_spend_cap_usd=0,
+        edit_interval=0.3,
+        notify_after=0,  # every delivery pings: a second delivery would show as a second ping
+    )
+
+
+async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(cluster, crash_scenarios):
+    discord, gemini, url = cluster.discord, cluster.gemini, cluster.url
     jobs = crash_jobs()
     began = time.monotonic()
-    first = await start(1)
-    await discord.wait_for(lambda: discord.connected and discord.commands, 60, "the first bot.py to connect")
+    env = bot_env(cluster)
+    first = await cluster.start(env=env)  # returns once it is connected, its commands synced
 
     async def send(job: Job) -> None:
         job.handle = await discord.send_slash_command(
@@ -223,7 +189,7 @@ async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(w
         return row if ok else None
 
     before = await eventually(ready_to_kill, 30, "every job to reach its state for the kill")
-    await first.kill()
+    await cluster.kill(first)
     killed_at = time.monotonic()
     print("killed with", {key: row["status"] for key, row in before.items()}, f"at {killed_at - began:.1f}s")
 
@@ -237,11 +203,7 @@ async def test_sigkill_mid_flight_then_restart_finishes_every_job_exactly_once(w
 
     # Restart once the dead worker's leases have run out, so the start-up sweep returns its jobs.
     await asyncio.sleep(LEASE_SECONDS + 1)
-    identified = discord.identify_count
-    second = await start(2)
-    await discord.wait_for(
-        lambda: discord.identify_count > identified and discord.connected, 60, "the second bot.py to connect"
-    )
+    second = await cluster.start(env=env)  # returns once it identified: a new gateway session
 
     def finished() -> bool:
         return all(

@@ -16,28 +16,16 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import (
-    BotProcess,
-    bot_environment,
-    catalog_with,
-    create_database,
-    drop_database,
-    eventually,
-    fresh_database_url,
-    is_postgres,
-    query_database,
-)
+from tests.conftest import Cluster, eventually, is_postgres, node_failed, open_cluster, query_database
 from tests.fakes import gemini_api
-from tests.fakes.discord import DEFERRED_CHANNEL_MESSAGE, FakeDiscord
-from tests.fakes.gemini_api import API_VERSION, DEFAULT_API_KEY, FakeGeminiApi, Scenario
+from tests.fakes.discord import DEFERRED_CHANNEL_MESSAGE
+from tests.fakes.gemini_api import API_VERSION, FakeGeminiApi, Scenario
 
 pytestmark = pytest.mark.skipif(
     not is_postgres(),
     reason="several bot.py processes can share only a PostgreSQL database (SQLite is for exactly one process);"
     " run with TEST_DATABASE_URL=postgres://...",
 )
-
-MODEL = "omni-1.2-flash"
 
 
 class TimedGeminiApi(FakeGeminiApi):
@@ -62,78 +50,21 @@ class TimedGeminiApi(FakeGeminiApi):
         ]
 
 
-class Cluster:
-    """The fakes, a fresh PostgreSQL database, and the bot.py processes started on it."""
-
-    def __init__(self, tmp_path, discord: FakeDiscord, gemini: TimedGeminiApi, url: str) -> None:
-        self.tmp_path = tmp_path
-        self.discord = discord
-        self.gemini = gemini
-        self.url = url
-        self.processes: list[BotProcess] = []
-
-    def env(self, *, poll_interval_s: float, requests_per_minute: int | None = None, **settings: Any):
-        """A process environment: the model's catalog entry with these two fields, and these settings."""
-        catalog = catalog_with(
-            self.tmp_path / "catalog.toml",
-            MODEL,
-            poll_interval_s=poll_interval_s,
-            requests_per_minute=requests_per_minute,
-        )
-        return bot_environment(
-            **self.discord.env,
-            DATABASE_URL=self.url,
-            OUTPUT_DIR=str(self.tmp_path / "videos"),
-            GEMINI_API_KEY=DEFAULT_API_KEY,
-            GOOGLE_GEMINI_BASE_URL=self.gemini.base_url,
-            MODEL_CATALOG=str(catalog),
-            DEFAULT_MODEL=MODEL,
-            EDIT_INTERVAL="0.5",
-            LOG_LEVEL="INFO",
-            **{k.upper(): str(v) for k, v in settings.items()},
-        )
-
-    async def start(self, env: dict[str, str], *args: str) -> BotProcess:
-        name = f"{len(self.processes) + 1}-{'-'.join(args) or 'bot'}.log"
-        process = await BotProcess(env, self.tmp_path / name, *args).start()
-        self.processes.append(process)
-        return process
-
-    async def ready(self, process: BotProcess) -> bool:
-        """Whether it runs yet: a worker once it logged its slots, the bot once connected; it must not die."""
-        assert process.running, f"{process.log_path.name} exited:\n{process.output()[-5000:]}"
-        if process.args == ("worker",):
-            return "slots (REST only)" in process.output()
-        return self.discord.connected and bool(self.discord.commands)
-
-    async def started(self, *processes: BotProcess) -> None:
-        for process in processes:
-            await eventually(lambda p=process: self.ready(p), 60, f"{process.log_path.name} to start")
-
-    async def stop_all(self) -> None:
-        """SIGTERM every process: each must stop cleanly, having logged no traceback."""
-        codes = [await p.stop() for p in self.processes]
-        assert codes == [0] * len(self.processes), codes
-        assert not [p.log_path.name for p in self.processes if "Traceback" in p.output()]
+def env(cluster: Cluster, *, poll_interval_s: float, requests_per_minute: int | None = None, **settings: Any):
+    """A process environment: the model's catalog entry with these two fields, and these settings."""
+    catalog = {"poll_interval_s": poll_interval_s, "requests_per_minute": requests_per_minute}
+    return cluster.env(catalog=catalog, edit_interval=0.5, **settings)
 
 
 @pytest.fixture
-async def cluster(tmp_path, monkeypatch):
+async def cluster(tmp_path, monkeypatch, request):
+    """The shared cluster fixture, with a Gemini fake that notes when each request arrived."""
     monkeypatch.setitem(gemini_api.SCENARIOS, "two_seconds", Scenario(pending_polls=8))
     monkeypatch.setitem(gemini_api.SCENARIOS, "forever", Scenario(outcome="never_finishes"))
-    url = fresh_database_url(tmp_path)
-    await create_database(url)
-    try:
-        async with FakeDiscord() as discord, TimedGeminiApi() as gemini:
-            cluster = Cluster(tmp_path, discord, gemini, url)
-            try:
-                yield cluster
-            finally:
-                for p in cluster.processes:
-                    await p.stop()
-                    print(f"---- {p.log_path.name} ----\n{p.output()[-15000:]}")
-    finally:
-        await drop_database(url)
+    async with open_cluster(
+        tmp_path, gemini=TimedGeminiApi(), print_logs=lambda: node_failed(request.node)
+    ) as cluster:
+        yield cluster
 
 
 def pid_of(lease_owner: str) -> int:
@@ -143,11 +74,11 @@ def pid_of(lease_owner: str) -> int:
 
 async def test_processes_started_together_on_a_fresh_database_all_come_up(cluster):
     """A deployment starts the bot and its workers at once (compose, systemd); each applies migrations."""
-    env = cluster.env(poll_interval_s=0.2)
+    settings = env(cluster, poll_interval_s=0.2)
     processes = [
-        await cluster.start(env),
-        await cluster.start(env, "worker"),
-        await cluster.start(env, "worker"),
+        await cluster.start(env=settings, ready=False),
+        await cluster.start("worker", env=settings, ready=False),
+        await cluster.start("worker", env=settings, ready=False),
     ]
     await cluster.started(*processes)
     await cluster.stop_all()
@@ -159,12 +90,8 @@ async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(clust
     # The command process runs no jobs. Each worker alone could run 3 and looks for work every ~2 s while
     # the other holds both slots, so only the limit shared through the database keeps the count at 2.
     # Started one after the other: the first one applies the migrations (see the test above).
-    gateway = await cluster.start(cluster.env(**settings, workers=0))
-    await cluster.started(gateway)
-    workers = []
-    for _ in range(2):
-        workers.append(await cluster.start(cluster.env(**settings, workers=3), "worker"))
-        await cluster.started(workers[-1])
+    gateway = await cluster.start(env=env(cluster, **settings, workers=0))
+    workers = [await cluster.start("worker", env=env(cluster, **settings, workers=3)) for _ in range(2)]
 
     samples: list[tuple[int, int]] = []  # (processing with a valid lease, processing)
     stop = asyncio.Event()
@@ -218,34 +145,30 @@ async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(clust
 
 
 async def test_two_workers_share_one_provider_request_budget(cluster):
-    from core.jobs.generator import Requester
-
+    from core.jobs.views import Requester
     from core.platform.db import close_db, init_db
     from core.platform.settings import load_settings
     from core.services import build_services
     from core.validation import GenerationParams
 
     gemini, url, budget = cluster.gemini, cluster.url, 20
-    env = cluster.env(poll_interval_s=0.5, requests_per_minute=budget, max_concurrent_jobs=2, workers=1)
+    settings = env(cluster, poll_interval_s=0.5, requests_per_minute=budget, max_concurrent_jobs=2, workers=1)
     # WORKERS=1 each: the two jobs are run by different processes, both polling as fast as allowed.
-    workers = []
-    for _ in range(2):  # one after the other: the first one applies the migrations
-        workers.append(await cluster.start(env, "worker"))
-        await cluster.started(workers[-1])
+    # One after the other (each start returns once the process runs): the first applies the migrations.
+    workers = [await cluster.start("worker", env=settings) for _ in range(2)]
 
     # Start early enough in a clock minute that the budget runs out well before the minute does.
     second = time.time() % 60
     if second > 40:
         await asyncio.sleep(60 - second + 0.1)
     # Queue two jobs straight through the core API (no Discord message: the workers only run them).
-    services = build_services(load_settings(env, env_file=None))
+    services = build_services(load_settings(settings, env_file=None))
     await init_db(url)
     try:
-        queue = services.job_queue("test")
         for n in range(2):
             params = GenerationParams(prompt=f"budget job {n} [fake:forever]", duration=3, resolution="360p")
-            gen = await services.generator.create_job(params, Requester(user_id=1000 + n))
-            await queue.enqueue(gen.id)
+            job = await services.intake.create_job(params, Requester(user_id=1000 + n))
+            await services.intake.publish(job.id, None)  # queued, with no Discord message
     finally:
         await close_db()
         await services.aclose()
