@@ -61,6 +61,9 @@ class GenerationError(Exception):
 
     `retryable` is True only when repeating the same call cannot create a second paid job
     (e.g. a 429 on create, a failed poll). `retry_after` carries a provider's Retry-After.
+    `may_have_billed` says whether the provider may have created (and billed) a job although we never
+    learned its id: True for a create whose outcome is unknown, False for one it surely refused,
+    None when the error says nothing about it.
     """
 
     def __init__(
@@ -70,8 +73,10 @@ class GenerationError(Exception):
         *,
         retryable: bool = False,
         retry_after: float | None = None,
+        may_have_billed: bool | None = None,
     ) -> None:
         super().__init__(detail)
+        self.may_have_billed = may_have_billed
         self.category = ErrorCategory(category)
         self.detail = detail
         self.retryable = retryable

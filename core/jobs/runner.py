@@ -213,6 +213,7 @@ class JobRunner:
                 ErrorCategory.PROVIDER_UNAVAILABLE,
                 "an earlier submit may have reached the provider but its job id was never stored;"
                 " not submitting again to avoid paying twice",
+                may_have_billed=True,
             )
         request = await load_request(gen, spec)
         marked = await self._db(
@@ -227,7 +228,14 @@ class JobRunner:
             await self._respect_rate_limit(provider)
             return await provider.submit(request)
 
-        job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, submit)
+        try:
+            job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, submit)
+        except GenerationError as exc:
+            # Retryable errors (429, refused connection) and definite refusals created nothing; a
+            # timeout or 5xx after the request was sent may have created a job we will never hear of.
+            ambiguous = exc.category in (ErrorCategory.PROVIDER_UNAVAILABLE, ErrorCategory.UNKNOWN)
+            exc.may_have_billed = ambiguous and not exc.retryable
+            raise
         submitted_at = self._now()
         # The id must reach the database whatever it takes: without it the paid job would be orphaned.
         await retry_db(
@@ -381,5 +389,14 @@ class JobRunner:
         if exc.category in REFUNDED_CATEGORIES:
             await self._db("refund", lambda: self.quotas.refund(generation_id))
         gen = await self._db("read job", lambda: Generation.get(id=generation_id))
-        if gen.provider_job_id is None or exc.category is ErrorCategory.SAFETY_BLOCKED:
+        if exc.category is ErrorCategory.SAFETY_BLOCKED or not _may_have_billed(gen, exc):
             await self._db("release spend", lambda: self.quotas.release_spend(generation_id))
+
+
+def _may_have_billed(gen: Generation, exc: GenerationError) -> bool:
+    """Whether the provider may have billed this failed job: the day's spend keeps its estimated cost."""
+    if gen.provider_job_id is not None:
+        return True  # an accepted id is treated as billed
+    if gen.submit_started_at is None:
+        return False  # never sent
+    return exc.may_have_billed if exc.may_have_billed is not None else True  # unknown: count it

@@ -150,13 +150,31 @@ async def test_retryable_submit_gives_up_after_bounded_attempts(db, jobs, provid
     assert result.refunded and await usage() == (0, 0)
 
 
-async def test_ambiguous_submit_failure_is_not_resubmitted_and_refunds(db, jobs, provider):
+async def test_ambiguous_submit_failure_is_not_resubmitted_refunds_the_user_and_keeps_the_spend(
+    db, jobs, provider
+):
     provider.submits = deque([err(ErrorCategory.PROVIDER_UNAVAILABLE, retryable=False)])
     result = await jobs.generate(PARAMS, ALICE)
     assert result.status == "error" and result.error_type == "provider_unavailable"
     assert len(provider.submitted) == 1
-    assert result.refunded
+    assert result.refunded  # not the user's fault
+    # ...but the provider may have created (and billed) the job: the spend cap keeps counting it.
+    assert (await DailySpend.get(day=dt.date(2026, 12, 1))).micro_usd == 420000
+
+
+async def test_a_submit_the_provider_surely_refused_releases_the_spend(db, jobs, provider):
+    provider.submits = deque([err(ErrorCategory.PROVIDER_QUOTA_EXCEEDED, retryable=True)] * 4)
+    result = await jobs.generate(PARAMS, ALICE)
+    assert result.error_type == "provider_quota_exceeded" and result.refunded
     assert (await DailySpend.get(day=dt.date(2026, 12, 1))).micro_usd == 0
+
+
+async def test_a_job_killed_mid_submit_keeps_its_spend(db, jobs, provider):
+    job = await jobs.intake.create_job(PARAMS, ALICE)
+    await Generation.filter(id=job.id).update(submit_started_at=dt.datetime.now(dt.UTC))  # then SIGKILL
+    result = await jobs.runner.run_job(job.id)
+    assert result.error_type == "provider_unavailable" and result.refunded
+    assert (await DailySpend.get(day=dt.date(2026, 12, 1))).micro_usd == 420000
 
 
 @pytest.mark.parametrize(
