@@ -199,7 +199,7 @@ def assemble(
         runner,
         JobActions(intake, runner, now=clock.now),
         Results(quotas, notify_after=settings.notify_after),
-        DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now),
+        DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep),
         AdminService(quotas, on_change=intake.gate.forget),
         clock,
     )

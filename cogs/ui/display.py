@@ -28,6 +28,7 @@ from core.jobs.views import GenerationResult, JobStatus, JobView
 from core.jobs.worker import JobHooks, no_hooks
 from core.media.files import human_size
 from core.platform.clock import REAL_CLOCK, Clock
+from core.platform.db_retry import retry_db
 from core.platform.supervise import every
 from core.platform.throttle import CoalescingUpdater, StopUpdates
 from core.services import Services
@@ -213,16 +214,17 @@ class JobDisplay:
             return
         self._delivering.add(job_id)
         try:
-            job = await store.get(job_id)
+            job = await retry_db(lambda: store.get(job_id), what="read job", sleep=self.clock.sleep)
             message = self.message_for(job)  # the tracked one, if any: it knows whether the token died
             ready_at = self.clock.monotonic() + await self.untrack(job_id)  # the updater's clock
             if message is None or not job.finished or job.delivered:
                 return  # nothing to show, not over yet, or already shown (e.g. by the Cancel button)
+            if not await self.ledger.claim(job_id):
+                return  # another process is delivering it right now
             limit = (job.target.upload_limit if job.target else None) or DEFAULT_UPLOAD_LIMIT
             result = await self.results.prepare(job_id, limit)
-            await self.clock.sleep(
-                max(0.0, ready_at - self.clock.monotonic())
-            )  # the final edit keeps the pace
+            await self.clock.sleep(max(0.0, ready_at - self.clock.monotonic()))  # the final edit's pace too
+            await self.ledger.renew(job_id)  # fitting and pacing took a while: the upload starts now
             try:
                 posted_new = await self._final_edit(result, message)
             except (MessageGone, discord.HTTPException) as exc:

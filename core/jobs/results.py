@@ -15,6 +15,7 @@ from core.jobs.views import JobView
 from core.media.files import human_size
 from core.media.transcode import fit_to_size
 from core.platform.clock import utc_day
+from core.platform.db_retry import retry_db
 from core.presenter import failure_text, finished_line, quota_left
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,13 @@ class Results:
 
     async def prepare(self, job_id: int, upload_limit: int) -> ResultView:
         """The result of a finished job, with its video fitted under `upload_limit` bytes."""
-        job = await store.get(job_id)
+        job = await retry_db(lambda: store.get(job_id), what="read result")
         notify = (job.took or 0.0) > self.notify_after
         if job.error_type or not job.video_path:
             return ResultView(job, failure_text(job.error_type, job.refunded, job.error), None, notify=notify)
-        status = await self.quotas.status(job.user_id, utc_day(job.created_at))
+        status = await retry_db(
+            lambda: self.quotas.status(job.user_id, utc_day(job.created_at)), what="read quota"
+        )
         line = finished_line(float(job.video_seconds), job.took, job.estimated_cost_usd, quota_left(status))
         source = Path(job.video_path)
         size = await asyncio.to_thread(_size, source)

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from core.errors import ErrorCategory, GenerationError
 from core.jobs.views import DeliveryTarget
@@ -243,6 +243,24 @@ async def mark_delivered(job_id: int, now: dt.datetime) -> bool:
         await Generation.filter(id=job_id, delivered_at__isnull=True).update(
             delivered_at=now, interaction_token=None, updated_at=now
         )
+    )
+
+
+async def claim_delivery(job_id: int, until: dt.datetime, now: dt.datetime) -> bool:
+    """This process delivers the result now: no other process's sweep takes it until `until` (unless this
+    one fails first). False when another process holds a fresh claim (or it was delivered)."""
+    free = Q(delivery_retry_at__isnull=True) | Q(delivery_retry_at__lte=now)
+    return bool(
+        await Generation.filter(free, id=job_id, delivered_at__isnull=True).update(
+            delivery_retry_at=until, updated_at=now
+        )
+    )
+
+
+async def renew_delivery_claim(job_id: int, until: dt.datetime, now: dt.datetime) -> None:
+    """Keep the claim while the delivery goes on (e.g. after fitting the video, before the upload)."""
+    await Generation.filter(id=job_id, delivered_at__isnull=True).update(
+        delivery_retry_at=until, updated_at=now
     )
 
 

@@ -178,3 +178,21 @@ async def test_a_database_error_while_delivering_one_result_does_not_stop_the_sw
     await h.bot.jobs.deliver_missed()
     assert (await Generation.get(id=good.id)).delivered_at is not None
     assert (await Generation.get(id=bad.id)).delivery_attempts == 1
+
+
+async def test_a_result_another_process_is_delivering_is_left_to_it(discord_env):
+    h = discord_env
+    alice = int(h.fake.user("alice")["id"])
+    msg = h.fake.add_message(content="", embeds=[{"title": "🎬 Generating video"}])
+    finished = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    job = await seed_job(
+        alice, status="failed", error_type="timeout", channel_id=h.fake.channel_id, message_id=msg.id,
+        completed_at=finished,
+    )  # fmt: skip
+    assert await h.services.deliveries.claim(job.id), "another process starts delivering it"
+    await h.bot.jobs.deliver_missed()
+    await h.bot.jobs.deliver(job.id)
+    assert not msg.edits and (await Generation.get(id=job.id)).delivered_at is None
+    await Generation.filter(id=job.id).update(delivery_retry_at=finished)  # ...and died: its claim ran out
+    await h.bot.jobs.deliver_missed()
+    assert msg.edits and (await Generation.get(id=job.id)).delivered_at is not None
