@@ -21,7 +21,7 @@ from typing import Any
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, ModelSpec
 from core.errors import REFUNDED_CATEGORIES, ErrorCategory, GenerationError
-from core.jobs import transitions
+from core.jobs import store, transitions
 from core.jobs.cancels import ProviderCancels
 from core.jobs.progress import (
     COMPLETE,
@@ -167,13 +167,7 @@ class JobRunner:
 
     async def expected_latency(self, spec: ModelSpec) -> float:
         """Seconds this model's jobs take to process here, learned once enough have completed."""
-        rows = await (
-            Generation.filter(model=spec.name, status=GenerationStatus.COMPLETED)
-            .order_by("-completed_at")
-            .limit(LATENCY_SAMPLE_SIZE)
-            .values_list("stage_timings", flat=True)
-        )
-        samples = [float(t["processing"]) for t in rows if isinstance(t, dict) and "processing" in t]
+        samples = await store.processing_times(spec.name, LATENCY_SAMPLE_SIZE)
         return expected_latency(spec.expected_latency_s, samples)
 
     # ---- steps -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import datetime as dt
 from tortoise.expressions import Q
 
 from core.jobs.views import JobView
-from models import Generation
+from models import Generation, GenerationStatus
 from models.generation import TERMINAL_STATUSES
 
 UNDELIVERED_BATCH = 100
@@ -49,3 +49,14 @@ async def undelivered(*, finished_before: dt.datetime, now: dt.datetime) -> list
         .limit(UNDELIVERED_BATCH)
         .values_list("id", flat=True)
     )
+
+
+async def processing_times(model: str, last: int) -> list[float]:
+    """Seconds the provider took on this model's last `last` completed jobs (for the expected latency)."""
+    rows = await (
+        Generation.filter(model=model, status=GenerationStatus.COMPLETED)
+        .order_by("-completed_at")
+        .limit(last)
+        .values_list("stage_timings", flat=True)
+    )
+    return [float(t["processing"]) for t in rows if isinstance(t, dict) and "processing" in t]
