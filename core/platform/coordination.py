@@ -52,7 +52,14 @@ class DbLock:
             yield got
         finally:
             if got:
-                await self.release()
+                try:
+                    await self.release()
+                except Exception:
+                    # What was done under the lock stands (e.g. jobs were claimed: the caller must learn
+                    # of them); an unreleased lock simply expires after its ttl.
+                    log.warning(
+                        "could not release lock %s; it expires in %.0f s", self.name, self.ttl, exc_info=True
+                    )
 
 
 class RateLimiter:

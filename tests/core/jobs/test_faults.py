@@ -363,3 +363,16 @@ async def test_a_remembered_refusal_only_repeats_for_requests_at_least_as_large(
     assert again.category is ErrorCategory.USER_QUOTA_EXCEEDED
     short = await jobs.intake.admit(GenerationParams(prompt="fits", duration=6), ALICE)
     assert short.job.id, "a shorter video that fits is not refused from memory"
+
+
+async def test_a_claim_survives_a_lock_release_the_database_refused(db, jobs, clock, monkeypatch):
+    """Found trying it as a user: the claim's UPDATE went through, releasing the claim lock met the locked
+    SQLite file, and the error lost the claim in memory — the job sat `processing` with nobody running
+    it until its lease ran out."""
+    from core.platform.coordination import DbLock
+
+    job = await queued_job(jobs)
+    failing(monkeypatch, DbLock, "release", times=1)
+    claims = await make_queue(jobs, clock).claim_many(4)
+    assert [c.job_id for c in claims] == [job]
+    assert (await Generation.get(id=job)).lease_owner == claims[0].lease
