@@ -376,3 +376,27 @@ async def test_a_claim_survives_a_lock_release_the_database_refused(db, jobs, cl
     claims = await make_queue(jobs, clock).claim_many(4)
     assert [c.job_id for c in claims] == [job]
     assert (await Generation.get(id=job)).lease_owner == claims[0].lease
+
+
+async def test_a_claim_survives_a_failed_fairness_stamp(db, jobs, clock, monkeypatch):
+    from models import User
+
+    job = await queued_job(jobs)
+    real_filter = User.filter
+
+    class Locked:
+        """User queries as usual, but every UPDATE meets a locked database."""
+
+        def __init__(self, query):
+            self.query = query
+
+        def __getattr__(self, name):
+            return getattr(self.query, name)
+
+        async def update(self, **fields):
+            raise locked()
+
+    monkeypatch.setattr(User, "filter", classmethod(lambda cls, *a, **k: Locked(real_filter(*a, **k))))
+    claims = await make_queue(jobs, clock).claim_many(4)
+    monkeypatch.setattr(User, "filter", real_filter)
+    assert [c.job_id for c in claims] == [job]
