@@ -73,7 +73,7 @@ class Generation(Model):
     delivered_at = fields.DatetimeField(null=True)  # the final result was shown in Discord
     delivery_attempts = fields.IntField(default=0)  # final edits (and fallback posts) that failed
     delivery_retry_at = fields.DatetimeField(null=True)  # the delivery sweep waits until then
-    undeliverable = fields.BooleanField(default=False)  # gave up after MAX_DELIVERY_ATTEMPTS; shown in /history
+    undeliverable = fields.BooleanField(default=False)  # delivery given up; shown in /history
     spend_released = fields.BooleanField(default=False)
 
     created_at = fields.DatetimeField(auto_now_add=True)
