@@ -95,12 +95,11 @@ class JobQueue:
         self.policy = policy
         self.owner = owner
         self._on_abandoned = on_abandoned
-        self._now = now
-        self.now = now
+        self.now = now  # the clock leases are written and compared with
         self._lock = DbLock(CLAIM_LOCK, owner, now=now)
 
     def _lease_until(self) -> dt.datetime:
-        return self._now() + dt.timedelta(seconds=self.policy.lease_seconds)
+        return self.now() + dt.timedelta(seconds=self.policy.lease_seconds)
 
     def new_lease(self) -> str:
         """A lease token for one claim: this worker's identity plus a claim id."""
@@ -123,7 +122,7 @@ class JobQueue:
         async with self._lock.held() as got:
             if not got:
                 return []
-            now = self._now()
+            now = self.now()
             running = Counter(
                 dict(
                     await Generation.filter(status=GenerationStatus.PROCESSING, lease_expires_at__gt=now)
@@ -176,11 +175,11 @@ class JobQueue:
         """Push the leases of our running jobs forward; returns how many are still ours."""
         if not leases:
             return 0
-        return await transitions.extend(leases, self._lease_until(), self._now())
+        return await transitions.extend(leases, self._lease_until(), self.now())
 
     async def hand_back(self, leases: dict[int, str]) -> int:
         """Clean shutdown: return our running jobs to the line at once (provider ids kept, no attempt used)."""
-        count = await transitions.hand_back(leases, self._now())
+        count = await transitions.hand_back(leases, self.now())
         if count:
             log.info("%s handed %d running jobs back to the queue", self.owner, count)
         return count
@@ -191,7 +190,7 @@ class JobQueue:
         Past the cap, a job the provider already has (a stored provider job id) is requeued anyway: it
         will only be polled, and its own deadline ends it if the provider never delivers.
         """
-        now = self._now()
+        now = self.now()
         expired = await Generation.filter(
             status=GenerationStatus.PROCESSING, lease_expires_at__lt=now
         ).values_list("id", "attempts", "provider_job_id")
