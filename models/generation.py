@@ -75,6 +75,9 @@ class Generation(Model):
     delivery_retry_at = fields.DatetimeField(null=True)  # the delivery sweep waits until then
     undeliverable = fields.BooleanField(default=False)  # delivery given up; shown in /history
     spend_released = fields.BooleanField(default=False)
+    # The provider should be told to stop this job (cancelled, abandoned or timed out): the next try is due
+    # then. Set in the same update as the status change, cleared once the provider has answered.
+    provider_cancel_at = fields.DatetimeField(null=True)
 
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -89,4 +92,5 @@ class Generation(Model):
             ("model", "status"),
             ("status", "lease_expires_at"),
             ("delivered_at", "completed_at"),  # the delivery sweep's "finished, not yet shown"
+            ("provider_cancel_at",),  # the provider-cancel sweep's "still to be told"
         )

@@ -77,7 +77,7 @@ class JobActions:
             await retry_db(lambda: self.quotas.refund(job_id), what="refund")
             await retry_db(lambda: self.quotas.release_spend(job_id), what="release spend")
         elif await transitions.cancel_unfinished(job_id, now):
-            await self.runner.cancels.cancel_job(job_id)  # in the background
+            await self.runner.cancels.request(job_id)  # in the background
         else:
             return Outcome(job, f"Job #{job_id} has already finished.")
         log.info(

@@ -85,7 +85,7 @@ class JobRunner:
         self._monotonic = monotonic
         self._sleep = sleep
         self._rand = rand
-        self.cancels = ProviderCancels(providers)
+        self.cancels = ProviderCancels(providers, now=now)
 
     async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_db(call, what=what, sleep=self._sleep, monotonic=self._monotonic, rand=self._rand)
@@ -249,7 +249,7 @@ class JobRunner:
                 "read status", lambda: Generation.get(id=gen.id).values_list("status", flat=True)
             )
             if status == GenerationStatus.CANCELLED:  # cancelled while the submit was in flight:
-                self.cancels.cancel(gen.id, provider, ref)  # the cancel could not name the job yet
+                await self.cancels.request(gen.id)  # the cancel could not name the job yet
             raise LeaseLost
         await reporter.report(*REQUEST_SENT)
         return ref
@@ -298,7 +298,7 @@ class JobRunner:
                 await self._report_wait(reporter, result, self._monotonic() - began, expected)
                 wait = interval
             if self._monotonic() + wait > deadline:
-                self.cancels.cancel(gen.id, provider, ref)
+                await self.cancels.request(gen.id)
                 raise GenerationError(
                     ErrorCategory.TIMEOUT, f"no video after {self._monotonic() - began:.0f}s of waiting"
                 )
@@ -374,7 +374,7 @@ class JobRunner:
         if not await transitions.fail_abandoned(generation_id, expired_before, exc, self._now()):
             return False
         await self._after_failure(generation_id, exc)
-        await self.cancels.cancel_job(generation_id)
+        await self.cancels.request(generation_id)
         return True
 
     async def _after_failure(self, generation_id: int, exc: GenerationError) -> None:

@@ -60,3 +60,13 @@ async def processing_times(model: str, last: int) -> list[float]:
         .values_list("stage_timings", flat=True)
     )
     return [float(t["processing"]) for t in rows if isinstance(t, dict) and "processing" in t]
+
+
+async def provider_cancels_due(now: dt.datetime, limit: int) -> list[int]:
+    """Jobs whose provider is still to be told to stop them, and whose next try is due (oldest first)."""
+    return list(
+        await Generation.filter(provider_cancel_at__lte=now)
+        .order_by("provider_cancel_at")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )

@@ -192,7 +192,7 @@ async def fail_abandoned(
 ) -> bool:
     """processing → failed for a job whose lease expired before `expired_before` (its worker vanished)."""
     query = Generation.filter(id=job_id, status=PROCESSING, lease_expires_at__lt=expired_before)
-    return bool(await query.update(**_failed(exc, None, now)))
+    return bool(await query.update(**_failed(exc, None, now), provider_cancel_at=now))
 
 
 async def cancel_unsubmitted(job_id: int, now: dt.datetime) -> bool:
@@ -202,9 +202,30 @@ async def cancel_unsubmitted(job_id: int, now: dt.datetime) -> bool:
 
 
 async def cancel_unfinished(job_id: int, now: dt.datetime) -> bool:
-    """Any unfinished job → cancelled (it may have reached the provider: no refund decided here)."""
+    """Any unfinished job → cancelled (it may have reached the provider: no refund decided here). The
+    provider is to be told in the same update, so a crash right after cannot lose that."""
     query = Generation.filter(id=job_id, status__in=ACTIVE)
-    return bool(await query.update(**_cancelled(now, "cancelled by request", ErrorCategory.CANCELLED)))
+    fields = _cancelled(now, "cancelled by request", ErrorCategory.CANCELLED)
+    return bool(await query.update(**fields, provider_cancel_at=now))
+
+
+# ---- stopping a job at its provider (durable: the sweep retries until the provider has answered) ------
+
+
+async def want_provider_cancel(job_id: int, due: dt.datetime, now: dt.datetime) -> None:
+    """The provider is to be told to stop this job; a try is due at `due` (a sweep retries from then)."""
+    await Generation.filter(id=job_id).update(provider_cancel_at=due, updated_at=now)
+
+
+async def claim_provider_cancel(job_id: int, retry_at: dt.datetime, now: dt.datetime) -> bool:
+    """Take a due provider cancel: True for the one sweep that now tries it (the next is due `retry_at`)."""
+    query = Generation.filter(id=job_id, provider_cancel_at__lte=now)
+    return bool(await query.update(provider_cancel_at=retry_at, updated_at=now))
+
+
+async def provider_cancel_settled(job_id: int, now: dt.datetime) -> None:
+    """The provider answered the cancel (or never can): nothing more to tell it."""
+    await Generation.filter(id=job_id).update(provider_cancel_at=None, updated_at=now)
 
 
 # ---- money (called inside the quota service's transactions) ----------------------------------------

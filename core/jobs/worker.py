@@ -185,10 +185,12 @@ class Worker:
                 log.warning("%s lost the lease of %d jobs", self.queue.owner, len(leases) - kept)
 
     async def sweep(self) -> None:
-        """Expired leases back to the line, stale admissions withdrawn, old rate windows pruned."""
+        """Expired leases back to the line, stale admissions withdrawn, unanswered provider cancels sent
+        again, old rate windows pruned."""
         requeued, _ = await self.queue.sweep()
         if requeued:
             self.wake()
+        await self.runner.cancels.sweep()
         if self.intake is not None:
             await self.intake.sweep_stale_pending()
         if self.runner.rate_limiter is not None:

@@ -37,6 +37,7 @@ class ScriptedProvider:
     submits: deque = field(default_factory=deque)  # job ids (str) or GenerationError
     polls: deque = field(default_factory=deque)  # PollResult or GenerationError
     fetches: deque = field(default_factory=deque)  # bytes or GenerationError; empty -> the video's data
+    cancels: deque = field(default_factory=deque)  # None (accepted) or GenerationError; empty -> accepted
     submitted: list[VideoRequest] = field(default_factory=list)
     polled: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -68,6 +69,9 @@ class ScriptedProvider:
         return len(outcome)
 
     async def cancel(self, ref: JobRef) -> bool:
+        outcome = self.cancels.popleft() if self.cancels else None
+        if isinstance(outcome, GenerationError):
+            raise outcome
         self.cancelled.append(ref.job_id)
         return True
 
