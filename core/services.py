@@ -139,6 +139,7 @@ def build_services(
         daily_videos=settings.quota_daily_videos,
         daily_seconds=settings.quota_daily_seconds,
         spend_cap_usd=settings.daily_spend_cap_usd,
+        now=clock.now,
     )
     rates: dict[str, int] = {}
     for spec in catalog.models.values():
@@ -197,7 +198,7 @@ def assemble(
         quotas,
         intake,
         runner,
-        JobActions(intake, runner, now=clock.now),
+        JobActions(intake, runner, clock=clock),
         Results(quotas, notify_after=settings.notify_after),
         DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep),
         AdminService(quotas, on_change=intake.gate.forget),

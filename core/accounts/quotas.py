@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tortoise.expressions import F
@@ -66,7 +67,15 @@ def to_micro(usd: float) -> int:
 class QuotaService:
     """Reserves and refunds quota and spend. Takes its defaults from settings."""
 
-    def __init__(self, *, daily_videos: int, daily_seconds: int, spend_cap_usd: float) -> None:
+    def __init__(
+        self,
+        *,
+        daily_videos: int,
+        daily_seconds: int,
+        spend_cap_usd: float,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._now = now
         self.daily_videos = daily_videos
         self.daily_seconds = daily_seconds
         self.spend_cap_micro = to_micro(spend_cap_usd)
@@ -130,7 +139,7 @@ class QuotaService:
         back nothing it would not have had.
         """
         async with in_transaction():
-            if not await transitions.claim_refund(generation_id, utcnow()):
+            if not await transitions.claim_refund(generation_id, self._now()):
                 return False
             gen = await Generation.get(id=generation_id)
             usage = DailyUsage.filter(user_id=gen.user_id, day=gen.quota_day)
@@ -144,7 +153,7 @@ class QuotaService:
     async def release_spend(self, generation_id: int) -> bool:
         """Take the job's estimated cost off the day's spend, exactly once (only for unbilled jobs)."""
         async with in_transaction():
-            if not await transitions.claim_spend_release(generation_id, utcnow()):
+            if not await transitions.claim_spend_release(generation_id, self._now()):
                 return False
             gen = await Generation.get(id=generation_id)
             micro = to_micro(gen.estimated_cost_usd)

@@ -6,11 +6,11 @@ outcome; nothing here waits on a provider: a cancel at the provider runs in the 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import store, transitions
@@ -18,7 +18,7 @@ from core.jobs.intake import Admitted, Intake, Refusal
 from core.jobs.requests import params_again
 from core.jobs.runner import JobRunner
 from core.jobs.views import JobView, Requester
-from core.platform.clock import utcnow
+from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db_retry import retry_db
 from core.validation import MAX_SEED
 
@@ -55,14 +55,18 @@ class JobActions:
         intake: Intake,
         runner: JobRunner,
         *,
-        now: Callable[[], dt.datetime] = utcnow,
+        clock: Clock = REAL_CLOCK,
         new_seed: Callable[[], int] = lambda: random.randrange(MAX_SEED + 1),
     ) -> None:
         self.intake = intake
         self.runner = runner
         self.quotas = intake.quotas
-        self._now = now
+        self._clock = clock
+        self._now = clock.now
         self._new_seed = new_seed
+
+    async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        return await retry_db(call, what=what, sleep=self._clock.sleep, monotonic=self._clock.monotonic)
 
     async def cancel(self, job_id: int, actor: Actor) -> Outcome:
         """Cancel an unfinished job (its requester or an admin). Refunded when it never reached the provider."""
@@ -74,8 +78,8 @@ class JobActions:
         now = self._now()
         if await transitions.cancel_unsubmitted(job_id, now):
             # It can never be submitted now: nothing was or will be billed.
-            await retry_db(lambda: self.quotas.refund(job_id), what="refund")
-            await retry_db(lambda: self.quotas.release_spend(job_id), what="release spend")
+            await self._db("refund", lambda: self.quotas.refund(job_id))
+            await self._db("release spend", lambda: self.quotas.release_spend(job_id))
         elif await transitions.cancel_unfinished(job_id, now):
             await self.runner.cancels.request(job_id)  # in the background
         else:

@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from core.errors import GenerationError
 from core.jobs import store, transitions
-from core.platform.clock import utcnow
+from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db_retry import retry_db
 from core.providers.base import JobRef, Provider
 from models import Generation
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRY_MIN = dt.timedelta(minutes=1)  # the first retry of a cancel whose answer never came
 RETRY_MAX = dt.timedelta(hours=1)
@@ -38,18 +40,22 @@ def retry_after(gen: Generation, now: dt.datetime) -> dt.timedelta:
 class ProviderCancels:
     """Cancel requests to the providers: sent in the background, retried by `sweep` until answered."""
 
-    def __init__(self, providers: dict[str, Provider], *, now: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, providers: dict[str, Provider], *, clock: Clock = REAL_CLOCK) -> None:
         self.providers = providers
-        self._now = now
+        self._clock = clock
+        self._now = clock.now
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _db(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await retry_db(call, what=what, sleep=self._clock.sleep, monotonic=self._clock.monotonic)
 
     async def request(self, job_id: int) -> None:
         """Tell the provider to stop this job (cancelled, abandoned or timed out), without waiting for
         its answer. The wish is stored first, so a sweep asks again if this process dies before that."""
         now = self._now()
-        gen = await retry_db(lambda: Generation.get(id=job_id), what="read job")
+        gen = await self._db("read job", lambda: Generation.get(id=job_id))
         due = now + retry_after(gen, now)
-        await retry_db(lambda: transitions.want_provider_cancel(job_id, due, now), what="mark cancel")
+        await self._db("mark cancel", lambda: transitions.want_provider_cancel(job_id, due, now))
         await self._send(gen)
 
     async def sweep(self) -> int:
@@ -105,7 +111,7 @@ class ProviderCancels:
 
     async def _settled(self, job_id: int) -> None:
         try:
-            await retry_db(lambda: transitions.provider_cancel_settled(job_id, self._now()), what="settle")
+            await self._db("settle cancel", lambda: transitions.provider_cancel_settled(job_id, self._now()))
         except Exception:  # the sweep asks once more: a second cancel is harmless
             log.exception("job %s: could not record the provider's answer to the cancel", job_id)
 

@@ -38,7 +38,7 @@ from core.jobs.progress import (
 from core.jobs.requests import load_request
 from core.jobs.views import GenerationResult, result_of
 from core.media.files import output_filename, safe_output_path
-from core.platform.clock import utcnow
+from core.platform.clock import Clock, utcnow
 from core.platform.coordination import RateLimiter
 from core.platform.db_retry import is_transient, retry_db
 from core.platform.retry import backoff_delay
@@ -85,7 +85,7 @@ class JobRunner:
         self._monotonic = monotonic
         self._sleep = sleep
         self._rand = rand
-        self.cancels = ProviderCancels(providers, now=now)
+        self.cancels = ProviderCancels(providers, clock=Clock(monotonic=monotonic, sleep=sleep, now=now))
 
     async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_db(call, what=what, sleep=self._sleep, monotonic=self._monotonic, rand=self._rand)

@@ -30,7 +30,7 @@ async def submitted_job(jobs, clock, provider_job_id: str | None = "job-7") -> i
 
 def fresh_process(jobs, clock, providers) -> ProviderCancels:
     """The cancels of another process (or of this one after a restart): nothing in memory."""
-    return ProviderCancels(providers, now=clock.now)
+    return ProviderCancels(providers, clock=clock)
 
 
 async def sweep(cancels: ProviderCancels) -> int:
