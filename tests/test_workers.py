@@ -59,7 +59,7 @@ def env(cluster: Cluster, *, poll_interval_s: float, requests_per_minute: int | 
 @pytest.fixture
 async def cluster(tmp_path, monkeypatch, request):
     """The shared cluster fixture, with a Gemini fake that notes when each request arrived."""
-    monkeypatch.setitem(gemini_api.SCENARIOS, "two_seconds", Scenario(pending_polls=8))
+    monkeypatch.setitem(gemini_api.SCENARIOS, "one_second", Scenario(pending_polls=5))  # polled every 0.2 s
     monkeypatch.setitem(gemini_api.SCENARIOS, "forever", Scenario(outcome="never_finishes"))
     async with open_cluster(
         tmp_path, gemini=TimedGeminiApi(), print_logs=lambda: node_failed(request.node)
@@ -89,9 +89,11 @@ async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(clust
     settings = {"poll_interval_s": 0.2, "max_concurrent_jobs": 2, "user_max_running": 1}
     # The command process runs no jobs. Each worker alone could run 3 and looks for work every ~2 s while
     # the other holds both slots, so only the limit shared through the database keeps the count at 2.
-    # Started one after the other: the first one applies the migrations (see the test above).
+    # The command process applies the migrations, then both workers start at once.
     gateway = await cluster.start(env=env(cluster, **settings, workers=0))
-    workers = [await cluster.start("worker", env=env(cluster, **settings, workers=3)) for _ in range(2)]
+    worker_env = env(cluster, **settings, workers=3)
+    workers = [await cluster.start("worker", env=worker_env, ready=False) for _ in range(2)]
+    await cluster.started(*workers)
 
     samples: list[tuple[int, int]] = []  # (processing with a valid lease, processing)
     stop = asyncio.Event()
@@ -114,7 +116,7 @@ async def test_two_workers_share_max_concurrent_jobs_and_finish_everything(clust
     handles = []
     for n in range(8):
         user = discord.user(f"user{n % 4}")
-        prompt = f"workers job {n} [fake:two_seconds]"
+        prompt = f"workers job {n} [fake:one_second]"
         handles.append(
             await discord.send_slash_command("video", {"prompt": prompt, "duration": 3}, user=user)
         )
@@ -154,12 +156,12 @@ async def test_two_workers_share_one_provider_request_budget(cluster):
     gemini, url, budget = cluster.gemini, cluster.url, 20
     settings = env(cluster, poll_interval_s=0.5, requests_per_minute=budget, max_concurrent_jobs=2, workers=1)
     # WORKERS=1 each: the two jobs are run by different processes, both polling as fast as allowed.
-    # One after the other (each start returns once the process runs): the first applies the migrations.
-    workers = [await cluster.start("worker", env=settings) for _ in range(2)]
+    workers = [await cluster.start("worker", env=settings, ready=False) for _ in range(2)]
+    await cluster.started(*workers)  # started together, both apply the migrations (see the first test)
 
     # Start early enough in a clock minute that the budget runs out well before the minute does.
     second = time.time() % 60
-    if second > 40:
+    if second > 45:  # the budget is spent within ~6 s, then watched for 3.5 s
         await asyncio.sleep(60 - second + 0.1)
     # Queue two jobs straight through the core API (no Discord message: the workers only run them).
     services = build_services(load_settings(settings, env_file=None))
@@ -183,7 +185,7 @@ async def test_two_workers_share_one_provider_request_budget(cluster):
     # Both workers poll every 0.5 s: without a shared budget 20 requests take about 5 s, and keep coming.
     await eventually(budget_used, 30, "the budget to be used")
     exhausted_at = time.time()
-    await asyncio.sleep(min(5.0, (minute + 1) * 60 - exhausted_at - 0.5))
+    await asyncio.sleep(min(3.5, (minute + 1) * 60 - exhausted_at - 0.5))
     watched = time.time() - exhausted_at
 
     used = in_minute(minute)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.media.probe import probe_video
-from tests.conftest import create_database, drop_database, fresh_database_url
+from tests.conftest import catalog_with, create_database, drop_database, fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_KEYS = (
@@ -125,8 +125,16 @@ async def gemini_env(cli_env):
         yield fake, {**cli_env, "GEMINI_API_KEY": DEFAULT_API_KEY, "GOOGLE_GEMINI_BASE_URL": fake.base_url}
 
 
-async def test_generate_with_omni_downloads_the_fakes_video(gemini_env):
+@pytest.fixture
+def omni_env(gemini_env, tmp_path):
+    """The Gemini fake, and a catalog whose Omni entry polls every 0.2 s instead of 5 s."""
     fake, env = gemini_env
+    catalog = catalog_with(tmp_path / "catalog.toml", "omni-1.2-flash", poll_interval_s=0.2)
+    return fake, {**env, "MODEL_CATALOG": str(catalog), "DEFAULT_MODEL": "omni-1.2-flash"}
+
+
+async def test_generate_with_omni_downloads_the_fakes_video(omni_env):
+    fake, env = omni_env
     code, out, err = await run_cli(
         env, "generate", "a red fox in snow", "--model", "omni-1.2-flash", "--duration", "6", "--json"
     )
@@ -145,8 +153,8 @@ async def test_generate_with_omni_downloads_the_fakes_video(gemini_env):
         ("rate_limited_on_poll", "provider_quota_exceeded"),
     ],
 )
-async def test_omni_refusals_map_to_categories_and_refund(gemini_env, directive, error_type):
-    fake, env = gemini_env
+async def test_omni_refusals_map_to_categories_and_refund(omni_env, directive, error_type):
+    fake, env = omni_env
     code, out, _ = await run_cli(
         env, "generate", f"a fox [fake:{directive}]", "--model", "omni-1.2-flash", "--json"
     )
