@@ -33,9 +33,11 @@ test: $(VENV)/.dev               ## the whole suite, on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.dev
+	mkdir -p $(TEST_TMP)
 	$(PY) -m pytest --basetemp=$(TEST_TMP)/sqlite
 
 test-postgres: $(VENV)/.dev
+	mkdir -p $(TEST_TMP)
 	TEST_DATABASE_URL=$(TEST_PG_URL) $(PY) -m pytest --basetemp=$(TEST_TMP)/postgres
 
 lint: $(VENV)/.dev
