@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from core.catalog import ModelSpec
@@ -107,3 +108,18 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release HTTP sessions."""
+
+
+@runtime_checkable
+class Watchable(Protocol):
+    """A provider whose API can push a job's state as it changes (server-sent events) — optional.
+
+    The runner watches where a provider offers this and polls otherwise; it also falls back to polling
+    whenever a watch fails, so a stream is only ever a faster way to learn the same thing.
+    """
+
+    def watch(self, ref: JobRef) -> AsyncIterator[PollResult]:
+        """Yield the job's state as the provider pushes it: first what it is now, then each change, and
+        end after a SUCCEEDED or FAILED result. A dropped connection is resumed inside (from the last
+        event id, where the API has one). Raises a retryable GenerationError when the stream fails or
+        stays silent longer than the provider's keep-alive allows; the caller then polls instead."""
