@@ -23,6 +23,7 @@ from core.catalog import Catalog, ModelSpec
 from core.errors import REFUNDED_CATEGORIES, ErrorCategory, GenerationError
 from core.jobs import store, transitions
 from core.jobs.cancels import ProviderCancels
+from core.jobs.poll_schedule import FixedSchedule, LatencyModel, PollSchedule, Schedule
 from core.jobs.progress import (
     COMPLETE,
     DOWNLOADING,
@@ -31,18 +32,16 @@ from core.jobs.progress import (
     ProgressCallback,
     ProgressReporter,
     expected_latency,
-    processing_stage,
-    queued_stage,
-    time_fraction,
 )
 from core.jobs.requests import load_request
 from core.jobs.views import GenerationResult, result_of
+from core.jobs.waiting import VideoWaiter, Wait
 from core.media.files import output_filename, safe_output_path
 from core.platform.clock import Clock, utcnow
 from core.platform.coordination import RateLimiter
 from core.platform.db_retry import is_transient, retry_db
 from core.platform.retry import backoff_delay
-from core.providers.base import JobRef, JobState, PollResult, Provider, VideoSource
+from core.providers.base import JobRef, Provider, VideoSource
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -86,6 +85,13 @@ class JobRunner:
         self._sleep = sleep
         self._rand = rand
         self.cancels = ProviderCancels(providers, clock=Clock(monotonic=monotonic, sleep=sleep, now=now))
+        self.waiter = VideoWaiter(
+            monotonic=monotonic,
+            sleep=sleep,
+            rand=rand,
+            respect_rate_limit=self._respect_rate_limit,
+            cancel_at_provider=self.cancels.request,
+        )
 
     async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_db(call, what=what, sleep=self._sleep, monotonic=self._monotonic, rand=self._rand)
@@ -135,7 +141,7 @@ class JobRunner:
             spec = self._spec_for(gen)
             provider = self._provider_for(gen)
             ref = await self._ensure_submitted(gen, lease, spec, provider, reporter)
-            video = await self._wait_for_video(gen, lease, spec, provider, ref, reporter, started)
+            video = await self._wait_for_video(gen, lease, spec, provider, ref, reporter)
             await reporter.report(*DOWNLOADING)
             path, size = await self._download(gen, lease, provider, ref, video)
             total = self._monotonic() - started
@@ -262,57 +268,28 @@ class JobRunner:
         provider: Provider,
         ref: JobRef,
         reporter: ProgressReporter,
-        started: float,
     ) -> VideoSource:
-        expected = await self._db("read latencies", lambda: self.expected_latency(spec))
+        samples = await self._db(
+            "read latencies", lambda: store.processing_times(spec.name, LATENCY_SAMPLE_SIZE)
+        )
+        expected = expected_latency(spec.expected_latency_s, samples)
         limit = max(MIN_POLL_TIMEOUT, POLL_TIMEOUT_FACTOR * expected)
         waited_before = (self._now() - gen.submitted_at).total_seconds() if gen.submitted_at else 0.0
-        deadline = self._monotonic() + max(0.0, limit - max(0.0, waited_before))  # the model's deadline
         began = self._monotonic() - max(0.0, waited_before)
-        failures = 0
-        interval = spec.poll_interval_s if spec.poll_interval_s is not None else provider.poll_interval
-        # The first poll lands at a random point of the first interval: jobs submitted or resumed
-        # together then poll at spread-out moments instead of all at once, every interval.
-        await self._sleep(interval * self._rand())
-        while True:
-            try:
-                await self._respect_rate_limit(provider)
-                result = await provider.poll(ref)
-                failures = 0
-            except GenerationError as exc:
-                if not exc.retryable:
-                    raise
-                failures += 1
-                log.warning("job %s: poll failed (%s), retrying", gen.id, exc.detail)
-                result = None
-                wait = backoff_delay(
-                    failures, base=max(interval, 1.0), retry_after=exc.retry_after, rand=self._rand
-                )
-            if result is not None:
-                if result.state is JobState.SUCCEEDED and result.video is not None:
-                    processing = self._monotonic() - began
-                    gen.stage_timings = dict(gen.stage_timings, processing=round(processing, 3))
-                    return result.video
-                if result.state is JobState.FAILED:
-                    raise result.error or GenerationError(ErrorCategory.GENERATION_FAILED, "provider failed")
-                await self._report_wait(reporter, result, self._monotonic() - began, expected)
-                wait = interval
-            if self._monotonic() + wait > deadline:
-                await self.cancels.request(gen.id)
-                raise GenerationError(
-                    ErrorCategory.TIMEOUT, f"no video after {self._monotonic() - began:.0f}s of waiting"
-                )
-            await self._sleep(wait)
-            await self._still_mine(gen, lease)  # cancelled, or our lease was lost: stop polling for it
+        if spec.poll_interval_s is not None:  # the catalog pins the cadence
+            schedule: Schedule = FixedSchedule(spec.poll_interval_s)
+        else:
+            model = LatencyModel.fit(spec.expected_latency_s, samples)
+            schedule = PollSchedule.for_model(model, provider.poll_interval)
 
-    async def _report_wait(
-        self, reporter: ProgressReporter, result: PollResult, elapsed: float, expected: float
-    ) -> None:
-        if result.state is JobState.QUEUED:
-            await reporter.report(*queued_stage(result.queue_position))
-            return
-        fraction = result.progress if result.progress is not None else time_fraction(elapsed, expected)
-        await reporter.report(*processing_stage(fraction))
+        async def still_mine() -> None:  # cancelled, or our lease was lost: stop waiting for it
+            await self._still_mine(gen, lease)
+
+        video = await self.waiter.wait(
+            Wait(gen.id, provider, ref, reporter, expected, schedule, began, began + limit, still_mine)
+        )
+        gen.stage_timings = dict(gen.stage_timings, processing=round(self._monotonic() - began, 3))
+        return video
 
     async def _download(
         self, gen: Generation, lease: str | None, provider: Provider, ref: JobRef, video: VideoSource

@@ -80,3 +80,28 @@ class ScriptedProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+@dataclass
+class StreamingProvider(ScriptedProvider):
+    """A ScriptedProvider that can also push: each `watch` plays the next script of `streams` — a list of
+    PollResults, an exception to raise, or "hang" to go quiet until `release` is set."""
+
+    streams: deque = field(default_factory=deque)
+    watched: list[str] = field(default_factory=list)
+    release: object = None  # an asyncio.Event, created on first use
+
+    async def watch(self, ref: JobRef):
+        import asyncio
+
+        self.watched.append(ref.job_id)
+        script = self.streams.popleft() if self.streams else [succeeded()]
+        for item in script:
+            if item == "hang":
+                if self.release is None:
+                    self.release = asyncio.Event()
+                await self.release.wait()
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item

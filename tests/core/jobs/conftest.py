@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,15 @@ def make_services(
     jobs = assemble(settings, catalog, providers, quotas, clock=clock, rand=lambda: 0.5)
     jobs.intake.max_waiting = max_waiting  # None: no waiting cap, unlike any real setting
     return jobs
+
+
+def pinned_cadence(tmp_path: Path, clock, provider, seconds: float) -> Services:
+    """Services whose omni-1.2-flash entry pins the poll cadence (catalog `poll_interval_s`) instead of
+    the learned schedule; the provider is "gemini"; no quota limits."""
+    models = dict(CATALOG.models)
+    models["omni-1.2-flash"] = dataclasses.replace(models["omni-1.2-flash"], poll_interval_s=seconds)
+    quotas = QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0)
+    return make_services(tmp_path, clock, {"gemini": provider}, catalog=Catalog(models), quotas=quotas)
 
 
 @pytest.fixture

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import datetime as dt
 from collections import deque
 from pathlib import Path
 
 import pytest
 
-from core.accounts.quotas import QuotaService
-from core.catalog import Catalog, load_catalog
+from core.catalog import load_catalog
 from core.errors import ErrorCategory, GenerationError
 from core.jobs.actions import Actor
 from core.jobs.gate import AdmissionGate
@@ -20,7 +18,7 @@ from core.jobs.views import Requester
 from core.services import Services
 from core.validation import GenerationParams
 from models import DailySpend, DailyUsage, Generation, GenerationStatus
-from tests.core.jobs.conftest import make_services
+from tests.core.jobs.conftest import pinned_cadence
 from tests.fakes.scripted_provider import failed, queued, running, succeeded
 
 CATALOG = load_catalog()
@@ -103,9 +101,9 @@ async def test_progress_follows_the_stage_plan_and_never_goes_back(db, jobs, pro
 
 
 async def test_time_based_progress_uses_the_catalog_latency_without_a_provider_signal(
-    db, jobs, provider, clock
+    db, tmp_path, provider, clock
 ):
-    provider.poll_interval = 15.0  # omni-1.2-flash expects 60 s; with the phase (rand 0.5): 7.5, 22.5... s
+    jobs = pinned_cadence(tmp_path, clock, provider, 15.0)  # expects 60 s; polls at 7.5, 22.5, ... s
     provider.polls = deque([running(), running(), running(), running(), succeeded()])
     progress = Progress()
     await jobs.generate(PARAMS, ALICE, progress)
@@ -344,15 +342,7 @@ async def test_cancel_while_the_submit_is_in_flight_cancels_at_the_provider_with
 
 
 async def test_the_catalog_can_set_the_poll_cadence(db, tmp_path, provider, clock):
-    models = dict(CATALOG.models)
-    models["omni-1.2-flash"] = dataclasses.replace(models["omni-1.2-flash"], poll_interval_s=0.5)
-    jobs = make_services(
-        tmp_path,
-        clock,
-        {"gemini": provider},
-        catalog=Catalog(models),
-        quotas=QuotaService(daily_videos=0, daily_seconds=0, spend_cap_usd=0),
-    )
+    jobs = pinned_cadence(tmp_path, clock, provider, 0.5)
     provider.polls = deque([running(), running(), succeeded()])
     assert (await jobs.generate(PARAMS, ALICE)).status == "success"
     assert clock.sleeps[:3] == [0.25, 0.5, 0.5]  # a random phase (rand() = 0.5), then the cadence

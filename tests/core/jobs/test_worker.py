@@ -18,7 +18,8 @@ from core.services import Services
 from core.validation import GenerationParams
 from models import Generation, GenerationStatus, RateWindow
 from tests.conftest import eventually
-from tests.core.jobs.conftest import make_services
+from tests.core.jobs.conftest import make_services, pinned_cadence
+from tests.fakes.clock import FakeClock
 from tests.fakes.scripted_provider import ScriptedProvider, running, succeeded
 
 
@@ -62,7 +63,10 @@ async def all_done(ids):
     return await Generation.filter(id__in=ids, status=GenerationStatus.COMPLETED).count() == len(ids)
 
 
-async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once(db, jobs, provider):
+async def test_two_workers_respect_the_global_limit_and_deliver_each_result_once(db, tmp_path, provider):
+    # Eight jobs share one virtual clock, each poll's sleep moving it for all: a pinned 5-s cadence
+    # keeps the total well inside every job's deadline.
+    jobs = pinned_cadence(tmp_path, FakeClock(), provider, 5.0)
     peak = 0
 
     async def measure():
