@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,10 +11,10 @@ from typing import Any
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 
 PROVIDERS = ("demo", "gemini", "vertex", "fal")
-AUDIO_MODES = ("always", "optional", "none")
+AUDIO_MODES = ("always", "optional", "off", "none")
 DURATION_FORMATS = ("seconds_suffix", "string", "integer")
 KNOWN_RESOLUTIONS = ("360p", "480p", "540p", "720p", "1080p", "4k")
-KNOWN_ASPECT_RATIOS = ("16:9", "9:16", "1:1")
+KNOWN_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
 
 
 class CatalogError(ValueError):
@@ -53,11 +54,20 @@ class ModelSpec:
     rules: tuple[Rule, ...] = ()
     duration_format: str = "seconds_suffix"
     image_model_id: str | None = None
+    image_field: str = "image_url"  # fal: the image endpoint's first-frame field
+    image_aspect_ratio: bool = True  # fal: False when the image endpoint takes no aspect_ratio
     send_resolution: bool = True
     requests_per_minute: int | None = None
     poll_interval_s: float | None = None  # None = the provider's own cadence
     notes: str = ""
+    retires: dt.date | None = None  # the first UTC day the model is no longer offered
+    replaced_by: str | None = None  # the catalog entry that takes its requests
+    confirmed: bool = True  # False: only third parties report this model / id
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def retired(self, today: dt.date) -> bool:
+        """True from the retire day (UTC) on: hidden, refused, flagged by doctor."""
+        return self.retires is not None and today >= self.retires
 
     def price_per_second(self, resolution: str) -> float:
         """USD per generated second at `resolution`."""
@@ -95,6 +105,22 @@ class Catalog:
         """Public names in file order."""
         return list(self.models)
 
+    def offered(self, today: dt.date) -> list[ModelSpec]:
+        """The models not retired on `today` (a UTC day), in file order."""
+        return [m for m in self.models.values() if not m.retired(today)]
+
+    def successor(self, name: str, today: dt.date) -> ModelSpec | None:
+        """The model that takes over from `name` on `today`: its `replaced_by`, followed past
+        replacements that are themselves retired; None when the chain names none."""
+        seen = {name}
+        spec = self.models.get(name)
+        while spec is not None and spec.replaced_by and spec.replaced_by not in seen:
+            seen.add(spec.replaced_by)
+            spec = self.models.get(spec.replaced_by)
+            if spec is not None and not spec.retired(today):
+                return spec
+        return None
+
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate a catalog file (the shipped one when `path` is None)."""
@@ -113,7 +139,21 @@ def parse_catalog(raw: dict[str, Any], source: str = "catalog") -> Catalog:
     entries = raw.get("models")
     if not isinstance(entries, dict) or not entries:
         raise CatalogError(f"{source}: needs a [models.<name>] table for at least one model")
-    return Catalog({name: _parse_entry(name, entry, source) for name, entry in entries.items()})
+    models = {name: _parse_entry(name, entry, source) for name, entry in entries.items()}
+    for spec in models.values():
+        where = f"{source}: model '{spec.name}', field 'replaced_by'"
+        chain = [spec.name]
+        while (nxt := models[chain[-1]].replaced_by) is not None:
+            if nxt not in models:
+                raise CatalogError(
+                    f"{where}: '{nxt}' is not a model in this catalog (models: {', '.join(models)})"
+                )
+            if nxt in chain:
+                raise CatalogError(
+                    f"{where}: the replacements go round in a loop: {' -> '.join([*chain, nxt])}"
+                )
+            chain.append(nxt)
+    return Catalog(models)
 
 
 def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
@@ -173,6 +213,8 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
     audio = need("audio", str)
     if audio not in AUDIO_MODES:
         raise fail("audio", f"{audio!r} is not one of {', '.join(AUDIO_MODES)}")
+    if audio == "off" and provider != "fal":
+        raise fail("audio", "'off' (ask the model for no sound) is only supported for fal models")
 
     price = need("usd_per_second", (int, float, dict))
     if isinstance(price, dict):
@@ -221,6 +263,19 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
     rpm = opt("requests_per_minute", int, None)
     if rpm is not None and rpm <= 0:
         raise fail("requests_per_minute", "must be > 0")
+    image_model_id = opt("image_model_id", str, None)
+    image_input = opt("image_input", bool, False)
+    if provider == "fal" and image_input and not image_model_id:
+        raise fail("image_model_id", "is required for a fal model with image_input = true")
+    image_field = opt("image_field", str, "image_url")
+    if not image_field.isidentifier():
+        raise fail("image_field", f"{image_field!r} is not a field name (e.g. image_url)")
+    retires = _day(e.get("retires"), lambda problem: fail("retires", problem))
+    replaced_by = opt("replaced_by", str, None)
+    if replaced_by is not None and retires is None:
+        raise fail("replaced_by", "needs 'retires', the day the replacement takes over")
+    if replaced_by == name:
+        raise fail("replaced_by", "cannot name the model itself")
 
     return ModelSpec(
         name=name,
@@ -236,19 +291,38 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         audio=audio,
         seed=opt("seed", bool, False),
         negative_prompt=opt("negative_prompt", bool, False),
-        image_input=opt("image_input", bool, False),
+        image_input=image_input,
         usd_per_second=prices,
         expected_latency_s=float(latency),
         max_prompt_chars=max_prompt,
         rules=tuple(rules),
         duration_format=duration_format,
-        image_model_id=opt("image_model_id", str, None),
+        image_model_id=image_model_id,
+        image_field=image_field,
+        image_aspect_ratio=opt("image_aspect_ratio", bool, True),
         send_resolution=opt("send_resolution", bool, True),
         requests_per_minute=rpm,
         poll_interval_s=float(poll) if poll is not None else None,
         notes=opt("notes", str, ""),
+        retires=retires,
+        replaced_by=replaced_by,
+        confirmed=opt("confirmed", bool, True),
         extra=opt("extra", dict, {}),
     )
+
+
+def _day(value: Any, fail: Any) -> dt.date | None:
+    """A TOML date (2026-12-03) or an ISO day string as a date; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise fail(f"{value!r} is not a day like 2026-12-03") from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise fail(f"must be a day like 2026-12-03 (no time of day), got {value!r}")
+    return value
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
@@ -42,19 +43,33 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def resolve_model(catalog: Catalog, available: set[str], name: str | None, default: str) -> ModelSpec:
-    """The catalog model for `name` (default when None), which must be available."""
+def resolve_model(
+    catalog: Catalog, available: set[str], name: str | None, default: str, *, today: dt.date
+) -> ModelSpec:
+    """The catalog model for `name` (default when None), which must be offered on `today` (a UTC day)
+    and have its provider configured."""
     name = (name or default).strip()
     spec = catalog.get(name)
     if spec is None:
-        choices = ", ".join(sorted(available)) or "none"
-        raise invalid(f"model: unknown model '{name}'. Available models: {choices}")
+        offered = [m.name for m in catalog.offered(today) if m.provider in available]
+        raise invalid(f"model: unknown model '{name}'. Available models: {', '.join(offered) or 'none'}")
+    if spec.retired(today):
+        raise GenerationError(ErrorCategory.MODEL_UNAVAILABLE, retirement_notice(catalog, spec, today))
     if spec.provider not in available:
         raise GenerationError(
             ErrorCategory.MODEL_UNAVAILABLE,
             f"model: '{name}' needs the {spec.provider} provider, which is not configured on this bot",
         )
     return spec
+
+
+def retirement_notice(catalog: Catalog, spec: ModelSpec, today: dt.date) -> str:
+    """Why a retired model is refused, naming what to use instead."""
+    text = f"model: '{spec.name}' was retired on {spec.retires:%Y-%m-%d}"
+    successor = catalog.successor(spec.name, today)
+    if successor is None:
+        return f"{text}; pick another model"
+    return f"{text}; use '{successor.name}' instead"
 
 
 def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:

@@ -102,12 +102,16 @@ class Intake:
         self._published.append(callback)
 
     def available_models(self) -> list[ModelSpec]:
-        """Catalog models whose provider is configured."""
-        return [m for m in self.catalog.models.values() if m.provider in self.providers]
+        """Catalog models whose provider is configured and that are not retired today (UTC)."""
+        today = utc_day(self._now())
+        return [m for m in self.catalog.offered(today) if m.provider in self.providers]
 
     def validate(self, params: GenerationParams) -> VideoRequest:
-        """Validate input without touching the database (fast; safe before a Discord defer)."""
-        spec = resolve_model(self.catalog, set(self.providers), params.model, self.default_model)
+        """Validate input without touching the database (fast; safe before a Discord defer). A retired
+        model is refused here, as model_unavailable naming its replacement, before anything is charged."""
+        spec = resolve_model(
+            self.catalog, set(self.providers), params.model, self.default_model, today=utc_day(self._now())
+        )
         return validate(params, spec)
 
     def check(self, params: GenerationParams) -> Refusal | None:

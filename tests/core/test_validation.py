@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import tomllib
+
 import pytest
 
-from core.catalog import load_catalog
+from core.catalog import DEFAULT_CATALOG_PATH, load_catalog, parse_catalog
 from core.errors import ErrorCategory, GenerationError
 from core.validation import GenerationParams, clean_text, resolve_model, validate
 
 CATALOG = load_catalog()
+BEFORE = dt.date(2026, 12, 2)  # the day before omni-1.1-flash retires
+RETIRE_DAY = dt.date(2026, 12, 3)
 
 
 def check(model: str, **kwargs):
@@ -51,6 +56,29 @@ def check(model: str, **kwargs):
         ("veo-3.1", {"negative_prompt": "n" * 501}, "negative_prompt: at most 500"),
         ("demo", {"image": b"x", "image_mime_type": "image/png"}, "image: demo does not take an image"),
         ("veo-3.1", {"image": b"x", "image_mime_type": "image/gif"}, "image: type image/gif is not allowed"),
+        (
+            "fal-happyhorse-1",
+            {"aspect_ratio": "21:9"},
+            "aspect_ratio: '21:9' is not offered by fal-happyhorse-1; allowed: 16:9, 9:16, 1:1, 4:3, 3:4",
+        ),
+        (
+            "fal-kling-3",
+            {"aspect_ratio": "4:3"},
+            "aspect_ratio: '4:3' is not offered by fal-kling-3; allowed: 16:9, 9:16, 1:1",
+        ),
+        ("fal-seedance-2", {"duration": 3}, "duration: 3 s is not offered by fal-seedance-2; allowed: 4, 5,"),
+        ("fal-seedance-2", {"resolution": "1080p"}, "resolution: '1080p' is not offered by fal-seedance-2"),
+        ("fal-wan-2.7", {"duration": 1}, "allowed: 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 s"),
+        (
+            "fal-happyhorse-1",
+            {"image": b"x", "image_mime_type": "image/png"},
+            "image: fal-happyhorse-1 does not",
+        ),
+        (
+            "fal-kling-3-turbo",
+            {"negative_prompt": "blur"},
+            "negative_prompt: fal-kling-3-turbo does not take",
+        ),
     ],
 )
 def test_invalid_requests_name_the_field_and_the_allowed_values(model, kwargs, message):
@@ -68,6 +96,15 @@ def test_invalid_requests_name_the_field_and_the_allowed_values(model, kwargs, m
         ("omni-1.2-flash", {"duration": 15, "aspect_ratio": "9:16", "resolution": "360p", "seed": 2**32 - 1}),
         ("fal-kling-3", {"duration": 15, "aspect_ratio": "1:1"}),
         ("demo", {"duration": 4, "aspect_ratio": "9:16"}),
+        ("demo", {"duration": 2, "aspect_ratio": "21:9", "resolution": "360p"}),
+        ("fal-seedance-2", {"duration": 15, "aspect_ratio": "21:9", "resolution": "480p"}),
+        ("fal-seedance-2-fast", {"duration": 4, "aspect_ratio": "3:4"}),
+        (
+            "fal-wan-2.7",
+            {"duration": 2, "aspect_ratio": "4:3", "resolution": "1080p", "negative_prompt": "x"},
+        ),
+        ("fal-happyhorse-1", {"duration": 15, "aspect_ratio": "3:4", "resolution": "1080p"}),
+        ("fal-kling-3", {"duration": 3, "image": b"x", "image_mime_type": "image/jpeg"}),
     ],
 )
 def test_allowed_combinations_pass(model, kwargs):
@@ -87,13 +124,64 @@ def test_control_characters_are_removed_and_text_trimmed():
 
 def test_unknown_model_lists_the_available_ones():
     with pytest.raises(GenerationError) as err:
-        resolve_model(CATALOG, {"demo", "gemini"}, "sora-2", "demo")
+        resolve_model(CATALOG, {"demo", "gemini"}, "sora-2", "demo", today=RETIRE_DAY)
     assert err.value.category is ErrorCategory.INVALID_REQUEST
-    assert "unknown model 'sora-2'" in err.value.detail
+    assert err.value.detail == "model: unknown model 'sora-2'. Available models: demo, omni-1.2-flash"
 
 
 def test_model_of_an_unconfigured_provider_is_unavailable():
     with pytest.raises(GenerationError) as err:
-        resolve_model(CATALOG, {"demo"}, "veo-3.1", "demo")
+        resolve_model(CATALOG, {"demo"}, "veo-3.1", "demo", today=BEFORE)
     assert err.value.category is ErrorCategory.MODEL_UNAVAILABLE
     assert "vertex provider, which is not configured" in err.value.detail
+
+
+# -- the lifecycle: a retired model is refused, naming its replacement ------------------------------
+
+
+def test_a_retired_model_is_unavailable_from_its_retire_day_naming_the_replacement():
+    with pytest.raises(GenerationError) as err:
+        resolve_model(CATALOG, {"gemini"}, "omni-1.1-flash", "omni-1.2-flash", today=RETIRE_DAY)
+    assert err.value.category is ErrorCategory.MODEL_UNAVAILABLE
+    assert (
+        err.value.detail == "model: 'omni-1.1-flash' was retired on 2026-12-03; use 'omni-1.2-flash' instead"
+    )
+
+
+def test_the_day_before_its_retirement_a_model_works_as_before():
+    assert resolve_model(CATALOG, {"gemini"}, "omni-1.1-flash", "demo", today=BEFORE).name == "omni-1.1-flash"
+
+
+def test_a_retired_default_model_is_refused_too():
+    with pytest.raises(GenerationError) as err:
+        resolve_model(CATALOG, {"gemini", "demo"}, None, "omni-1.1-flash", today=RETIRE_DAY)
+    assert err.value.category is ErrorCategory.MODEL_UNAVAILABLE
+    assert "use 'omni-1.2-flash' instead" in err.value.detail
+
+
+def test_a_retired_model_is_refused_as_retired_even_when_its_provider_is_not_configured():
+    with pytest.raises(GenerationError) as err:
+        resolve_model(CATALOG, {"demo"}, "omni-1.1-flash", "demo", today=RETIRE_DAY)
+    assert "was retired on 2026-12-03" in err.value.detail
+
+
+def test_a_retirement_without_replacement_says_to_pick_another_model():
+    catalog = parse_catalog(
+        {"models": {**raw_models(), "veo-3.1": {**raw_models()["veo-3.1"], "retires": BEFORE}}}
+    )
+    with pytest.raises(GenerationError) as err:
+        resolve_model(catalog, {"vertex"}, "veo-3.1", "veo-3.1", today=BEFORE)
+    assert err.value.detail == "model: 'veo-3.1' was retired on 2026-12-02; pick another model"
+
+
+def test_unknown_model_lists_only_models_offered_today():
+    with pytest.raises(GenerationError) as before:
+        resolve_model(CATALOG, {"gemini"}, "omni-9", "omni-1.2-flash", today=BEFORE)
+    assert before.value.detail.endswith("Available models: omni-1.2-flash, omni-1.1-flash")
+    with pytest.raises(GenerationError) as after:
+        resolve_model(CATALOG, {"gemini"}, "omni-9", "omni-1.2-flash", today=RETIRE_DAY)
+    assert after.value.detail.endswith("Available models: omni-1.2-flash")
+
+
+def raw_models() -> dict:
+    return tomllib.loads(DEFAULT_CATALOG_PATH.read_text())["models"]
