@@ -34,23 +34,28 @@ def endpoint_for(request: VideoRequest) -> str:
 
 
 def build_arguments(request: VideoRequest) -> dict[str, Any]:
-    """The JSON arguments of a submit, shaped per model family from the catalog entry."""
+    """The JSON arguments of a submit, shaped per model family from the catalog entry.
+
+    Everything that differs between families is a catalog field: the duration format, whether the
+    endpoint takes a resolution, whether its image endpoint takes an aspect ratio, the first-frame field
+    and how sound is asked for (providers.md §4.4 and §8)."""
     model = request.model
-    args: dict[str, Any] = {
-        "prompt": request.prompt,
-        "aspect_ratio": request.aspect_ratio,
-        "duration": format_duration(request.duration, model.duration_format),
-    }
+    with_image = request.image is not None
+    args: dict[str, Any] = {"prompt": request.prompt}
+    if not with_image or model.image_aspect_ratio:
+        args["aspect_ratio"] = request.aspect_ratio
+    args["duration"] = format_duration(request.duration, model.duration_format)
     if model.send_resolution:
         args["resolution"] = request.resolution
-    if model.audio == "optional":
-        args["generate_audio"] = True
+    if model.audio in ("optional", "off"):
+        args["generate_audio"] = model.audio == "optional"
     if request.negative_prompt and model.negative_prompt:
         args["negative_prompt"] = request.negative_prompt
     if request.seed is not None and model.seed:
         args["seed"] = request.seed
-    if request.image is not None:
+    if with_image:
         # fal accepts data URIs wherever it takes a file URL, so no upload step is needed.
         mime = request.image_mime_type or "image/png"
-        args["image_url"] = f"data:{mime};base64,{base64.b64encode(request.image).decode('ascii')}"
+        data = base64.b64encode(request.image).decode("ascii")
+        args[model.image_field] = f"data:{mime};base64,{data}"
     return args
