@@ -3,17 +3,30 @@
 Routes (providers.md section 4.2):
     POST /{owner}/{app}[/{path...}]          submit  -> 200 {request_id, response_url, status_url, cancel_url}
     GET  /{owner}/{app}/requests/{id}/status status  -> 202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED
+    GET  /{owner}/{app}/requests/{id}/status/stream
+                                             stream  -> 200 text/event-stream: one `data: {status}` event per
+                                                        step, `: keep-alive` comments, closed after COMPLETED
     GET  /{owner}/{app}/requests/{id}        result  -> 200 {"video": {...}} or an error with a `detail` body
     PUT  /{owner}/{app}/requests/{id}/cancel cancel  -> 202 CANCELLATION_REQUESTED / 400 ALREADY_COMPLETED
     GET  /files/{name}                       the mp4 (plain unauthenticated GET, like v3b.fal.media)
 
 Every returned URL is absolute (http://127.0.0.1:{port}/...). The scenario of a job is chosen at submit:
 a `[fake:NAME]` directive in the prompt picks SCENARIOS[NAME], otherwise `fake.scenario` applies.
-Run standalone with `python -m tests.fakes.fal_queue --port N`.
+
+A job moves one step (IN_QUEUE positions, IN_PROGRESS, COMPLETED) per status poll, and on the status stream
+one step per event: the first event is what a poll would see now, then one every `fake.stream_interval`
+seconds, with a keep-alive comment every `fake.keepalive_interval` seconds of waiting (fal: 15 s). With logs,
+a stream event carries only the log lines it has not sent yet. Stream faults: `after=N` sends N events first,
+then `drop` aborts the connection or `delay` goes silent (no keep-alives either); a `status` replaces the
+stream.
+
+Run standalone with `python -m tests.fakes.fal_queue --port N [--stream-interval S] [--keepalive S]`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +45,8 @@ from tests.fakes.http_fake import (
 from tests.fakes.sample_video import sample_mp4
 
 DEFAULT_KEY = "test-fal-key"
-ROUTES = ("submit", "status", "result", "cancel", "file")
+ROUTES = ("submit", "status", "stream", "result", "cancel", "file")
+KEEPALIVE_COMMENT = b": keep-alive\n\n"
 
 NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -47,7 +61,7 @@ CONTENT_POLICY_MSG = (
 class Fault:
     """One abnormal reply on a route; the first matching fault with hits left answers the call."""
 
-    route: str  # submit | status | result | cancel | file
+    route: str  # submit | status | stream | result | cancel | file
     status: int | None = None  # None: the normal reply (after `delay`)
     body: Any = None  # dict/list -> JSON; str -> sent verbatim with `content_type`
     content_type: str = "application/json"
@@ -56,6 +70,7 @@ class Fault:
     delay: float = 0.0  # seconds to stall before replying
     drop: bool = False  # do the work (submit: create the job), then close the connection with no reply
     truncate: bool = False  # file only: promise the full Content-Length, send half, close
+    after: int = 0  # stream only: events sent before `drop` or `delay` (0: before the headers)
 
     def __post_init__(self) -> None:
         if self.route not in ROUTES:
@@ -69,6 +84,7 @@ class Scenario:
     queued_polls: int = 0  # IN_QUEUE replies, queue_position counting down to 0
     running_polls: int = 0  # IN_PROGRESS replies after that
     progress_logs: bool = False  # IN_PROGRESS logs carry "Generating video: NN%"
+    progress_every: int = 1  # ... on every N-th running step only (the others log "Rendering step K")
     error: str | None = None  # COMPLETED carries this error (the model failed)
     error_type: str | None = None
     chunked_file: bool = False  # serve the mp4 without Content-Length
@@ -182,10 +198,16 @@ class FakeFalQueue(FakeHttpServer):
         self.scenario = scenario or Scenario()
         self.jobs: dict[str, FakeJob] = {}
         self.retired_endpoints: set[str] = set()
+        self.stream_interval = 0.0  # seconds between two status-stream events
+        self.keepalive_interval = 15.0  # seconds of waiting between keep-alive comments
+        self.keepalives_sent = 0
+        self.open_streams = 0
+        self.stream_closed = asyncio.Event()  # set whenever a status stream ends, whatever ended it
         self._hits: dict[tuple[str, int], int] = {}
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/files/{name}", self._file)
+        app.router.add_get("/{owner}/{app}/requests/{id}/status/stream", self._stream)
         app.router.add_get("/{owner}/{app}/requests/{id}/status", self._status)
         app.router.add_get("/{owner}/{app}/requests/{id}", self._result)
         app.router.add_put("/{owner}/{app}/requests/{id}/cancel", self._cancel)
@@ -312,6 +334,70 @@ class FakeFalQueue(FakeHttpServer):
         code, body = self._advance(job, with_logs)
         return web.json_response(body, status=code)
 
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        await self.record(request, "stream")
+        if not self._authorized(request):
+            return web.json_response({"detail": "Unauthorized"}, status=401)
+        job = self._job(request)
+        if job is None:
+            return web.json_response({"detail": "Request not found"}, status=404)
+        fault = self._pick_fault(job.request_id, job.scenario, "stream")
+        if fault is not None and (fault.status is not None or fault.after == 0):
+            await self.stall(fault.delay)
+            if fault.drop:
+                return self._drop(request)
+            if fault.status is not None:
+                return self._fault_response(fault)
+            fault = None
+        self.open_streams += 1
+        try:
+            return await self._serve_stream(request, job, fault)
+        finally:
+            self.open_streams -= 1
+            self.stream_closed.set()
+
+    async def _serve_stream(
+        self, request: web.Request, job: FakeJob, fault: Fault | None
+    ) -> web.StreamResponse:
+        with_logs = request.query.get("logs", "0").lower() in ("1", "true")
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        sent_logs: list[dict[str, Any]] = []
+        sent = 0
+        while True:
+            _, body = self._advance(job, with_logs)
+            if isinstance(body.get("logs"), list):
+                body["logs"] = [line for line in body["logs"] if line not in sent_logs]
+                sent_logs += body["logs"]
+            await resp.write(b"data: " + json.dumps(body).encode() + b"\n\n")
+            sent += 1
+            if body["status"] == "COMPLETED":
+                break
+            if fault is not None and sent == fault.after:
+                if fault.drop:
+                    drop_connection(request)
+                    return resp
+                await self.stall(fault.delay)  # silent: not even a keep-alive
+            await self._pace(resp)
+            if self.closing.is_set():
+                return resp
+        await resp.write_eof()
+        return resp
+
+    async def _pace(self, resp: web.StreamResponse) -> None:
+        """Wait `stream_interval` before the next event, a keep-alive comment every `keepalive_interval`."""
+        remaining = self.stream_interval
+        if remaining <= 0:
+            await asyncio.sleep(0)  # let the client (often on this very loop) read
+            return
+        while remaining > 0 and not self.closing.is_set():
+            step = min(remaining, self.keepalive_interval)
+            await self.stall(step)
+            remaining -= step
+            if remaining > 0:
+                await resp.write(KEEPALIVE_COMMENT)
+                self.keepalives_sent += 1
+
     def _advance(self, job: FakeJob, with_logs: bool) -> tuple[int, dict[str, Any]]:
         sc = job.scenario
         step = job.polls
@@ -335,9 +421,11 @@ class FakeFalQueue(FakeHttpServer):
             logs = None
             if with_logs:
                 logs = [_log("Starting generation")]
-                if sc.progress_logs:
+                if sc.progress_logs and running_step % sc.progress_every == 0:
                     pct = round(100 * (running_step + 1) / (sc.running_polls + 1))
                     logs.append(_log(f"Generating video: {pct}%"))
+                elif sc.progress_logs:
+                    logs.append(_log(f"Rendering step {running_step + 1}"))
             return 202, {**base, "status": "IN_PROGRESS", "logs": logs}
         job.completed = True
         body = {
@@ -466,11 +554,21 @@ def _validate(endpoint: str, args: dict[str, Any]) -> dict[str, Any] | None:
 
 def main() -> None:
     """Serve the fake until killed; prints the base URL on one line."""
-    serve_forever_main(
-        lambda args: FakeFalQueue(key=args.key, port=args.port),
-        __doc__.splitlines()[0],
-        {"--key": {"default": DEFAULT_KEY, "help": "the accepted fal key (Authorization: Key <key>)"}},
-    )
+    serve_forever_main(_standalone, __doc__.splitlines()[0], _OPTIONS)
+
+
+_OPTIONS = {
+    "--key": {"default": DEFAULT_KEY, "help": "the accepted fal key (Authorization: Key <key>)"},
+    "--stream-interval": {"type": float, "default": 0.0, "help": "seconds between status-stream events"},
+    "--keepalive": {"type": float, "default": 15.0, "help": "seconds between keep-alive comments"},
+}
+
+
+def _standalone(args: Any) -> FakeFalQueue:
+    fake = FakeFalQueue(key=args.key, port=args.port)
+    fake.stream_interval = args.stream_interval
+    fake.keepalive_interval = args.keepalive
+    return fake
 
 
 if __name__ == "__main__":

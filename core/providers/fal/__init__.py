@@ -1,4 +1,5 @@
-"""fal.ai queue provider: `request` shapes a submit, `errors` reads fal's replies, `client` is FalProvider."""
+"""fal.ai queue provider: `request` shapes a submit, `errors` reads fal's replies, `stream` follows a job on
+the queue's status stream, `client` is FalProvider."""
 
 from __future__ import annotations
 

@@ -1,13 +1,17 @@
-"""FalProvider: fal.ai's queue over plain aiohttp (submit, status, result, cancel) and the media download.
+"""FalProvider: fal.ai's queue over plain aiohttp (submit, status, status stream, result, cancel) and the
+media download.
 
-Protocol: providers.md section 4.2. We do not use fal-client: its submit retries up to 10 times (a retried
-submit can duplicate a paid job) and it has no base-URL option for tests.
+Protocol: providers.md section 4.2; the status stream (`watch`) is read in `stream`. We do not use fal-client:
+its submit retries up to 10 times (a retried submit can duplicate a paid job) and it has no base-URL option
+for tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,7 @@ from core.providers._common import (
     write_video,
 )
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
-from core.providers.fal import errors
+from core.providers.fal import errors, stream
 from core.providers.fal.errors import Reply
 from core.providers.fal.request import build_arguments, endpoint_for
 
@@ -49,6 +53,7 @@ _BASE_HEADERS = {"Accept": "application/json", "User-Agent": "videobot/0.1 (aioh
 @dataclass(frozen=True)
 class _Urls:
     status: str
+    stream: str
     response: str
     cancel: str
 
@@ -67,6 +72,8 @@ class FalProvider:
         poll_interval: float = 3.0,
         request_timeout: float = 60.0,
         cancel_timeout: float = CANCEL_TIMEOUT,
+        watch_silence: float = stream.DEFAULT_SILENCE,
+        watch_reconnects: int = stream.DEFAULT_RECONNECTS,
     ) -> None:
         self._key = key
         self._queue_url = queue_url.rstrip("/")
@@ -77,6 +84,9 @@ class FalProvider:
         self._fetch_timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=request_timeout, sock_read=request_timeout
         )
+        # The status stream stays open for the whole job: bound connecting; silence is `stream`'s to judge.
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=request_timeout)
+        self._watch = stream.Policy(silence=watch_silence, reconnects=watch_reconnects)
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -114,7 +124,9 @@ class FalProvider:
         """Rebuild the queue URLs from the endpoint and request id (sub-path rule: keep owner/app)."""
         app = "/".join(ref.provider_model_id.strip("/").split("/")[:2])
         base = f"{self._queue_url}/{app}/requests/{quote(ref.job_id, safe='')}"
-        return _Urls(status=f"{base}/status", response=base, cancel=f"{base}/cancel")
+        return _Urls(
+            status=f"{base}/status", stream=f"{base}/status/stream", response=base, cancel=f"{base}/cancel"
+        )
 
     # -- submit ------------------------------------------------------------------------------------
 
@@ -166,35 +178,22 @@ class FalProvider:
 
     async def poll(self, ref: JobRef) -> PollResult:
         """GET the status once; on COMPLETED also GET the result. Transient trouble is raised, retryable."""
-        urls = self._urls(ref)
-        reply = await self._poll_call("GET", f"{urls.status}?logs=1", ref, "status")
+        reply = await self._poll_call("GET", f"{self._urls(ref).status}?logs=1", ref, "status")
         if reply.status == 404:
-            return errors.failed(ErrorCategory.UNKNOWN, f"the provider no longer knows job {ref.job_id}")
+            return errors.lost(ref)
         if not 200 <= reply.status < 300:
             raise errors.poll_http_error(ref, "status", reply)
-        body = errors.json_object(reply, ref, "status")
-        state = body.get("status")
-        if state == "IN_QUEUE":
-            position = body.get("queue_position")
-            if not isinstance(position, int) or isinstance(position, bool):
-                raise errors.malformed(ref, "status", "IN_QUEUE without an integer queue_position")
-            return PollResult(JobState.QUEUED, queue_position=position)
-        if state not in ("IN_PROGRESS", "COMPLETED"):
-            raise errors.malformed(ref, "status", f"unknown status {state!r}")
-        if "logs" not in body:
-            raise errors.malformed(ref, "status", f"{state} without a logs key")
-        if state == "IN_PROGRESS":
-            return PollResult(JobState.RUNNING, progress=errors.progress(body["logs"]))
-        metrics = body.get("metrics")
-        if isinstance(metrics, dict) and "inference_time" in metrics:
-            log.debug("fal request %s inference_time=%s s", ref.job_id, metrics["inference_time"])
-        if body.get("error") or body.get("error_type"):
-            return errors.completed_with_error(ref, body.get("error"), body.get("error_type"))
-        return await self._result(ref, urls)
+        return await self._observe(ref, errors.json_object(reply, ref, "status"), "status")
 
-    async def _result(self, ref: JobRef, urls: _Urls) -> PollResult:
+    async def _observe(self, ref: JobRef, body: dict[str, Any], what: str) -> PollResult:
+        """The PollResult of one status object (a status reply or a stream event); on COMPLETED without an
+        error this GETs the result, as a poll does."""
+        outcome = errors.status_outcome(ref, body, what)
+        return outcome if outcome is not None else await self._result(ref)
+
+    async def _result(self, ref: JobRef) -> PollResult:
         """GET the stored result of a COMPLETED request."""
-        reply = await self._poll_call("GET", urls.response, ref, "result")
+        reply = await self._poll_call("GET", self._urls(ref).response, ref, "result")
         if not 200 <= reply.status < 300:
             return errors.result_error(ref, reply)
         body = errors.json_object(reply, ref, "result")
@@ -216,6 +215,29 @@ class FalProvider:
             return await self._call(method, url)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise transport_error(f"fal {what} of {ref.job_id}", exc) from exc
+
+    # -- watch -------------------------------------------------------------------------------------
+
+    def watch(self, ref: JobRef) -> AsyncIterator[PollResult]:
+        """Follow the job on fal's status stream (server-sent events) instead of polling: the state now, then
+        each change, ending after SUCCEEDED or FAILED. Drops are re-opened a few times; silence past
+        `watch_silence` seconds or a stream that keeps failing raises a retryable GenerationError."""
+        link = stream.Link(
+            open=lambda: self._stream_call(ref),
+            observe=lambda body: self._observe(ref, body, "status stream"),
+            poll=lambda: self.poll(ref),
+        )
+        return stream.watch(ref, link, self._watch)
+
+    def _stream_call(self, ref: JobRef) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """The authenticated GET of the status stream, with the runner logs (progress)."""
+        headers = {"Authorization": f"Key {self._key}", "Accept": "text/event-stream"}
+        return self._http().get(
+            f"{self._urls(ref).stream}?logs=1",
+            headers=headers,
+            timeout=self._stream_timeout,
+            allow_redirects=False,
+        )
 
     # -- fetch -------------------------------------------------------------------------------------
 

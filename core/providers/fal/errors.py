@@ -166,6 +166,44 @@ def json_object(reply: Reply, ref: JobRef, what: str) -> dict[str, Any]:
     return body
 
 
+def stream_http_error(ref: JobRef, reply: Reply) -> GenerationError:
+    """Map an error reply to opening the status stream (a 404 is the caller's to confirm). A rejected key
+    stays a configuration error; anything else only makes this stream unusable, so it is retryable and the
+    caller polls instead."""
+    error = poll_http_error(ref, "status stream", reply)
+    if error.retryable or reply.status in (401, 403):
+        return error
+    return GenerationError(error.category, f"{error.detail}; polling instead", retryable=True)
+
+
+def status_outcome(ref: JobRef, body: dict[str, Any], what: str) -> PollResult | None:
+    """What one status object says, from the status route or an event of the status stream (same fields):
+    QUEUED, RUNNING or FAILED; None for a COMPLETED without an error, whose result the caller fetches."""
+    state = body.get("status")
+    if state == "IN_QUEUE":
+        position = body.get("queue_position")
+        if not isinstance(position, int) or isinstance(position, bool):
+            raise malformed(ref, what, "IN_QUEUE without an integer queue_position")
+        return PollResult(JobState.QUEUED, queue_position=position)
+    if state not in ("IN_PROGRESS", "COMPLETED"):
+        raise malformed(ref, what, f"unknown status {state!r}")
+    if "logs" not in body:
+        raise malformed(ref, what, f"{state} without a logs key")
+    if state == "IN_PROGRESS":
+        return PollResult(JobState.RUNNING, progress=progress(body["logs"]))
+    metrics = body.get("metrics")
+    if isinstance(metrics, dict) and "inference_time" in metrics:
+        log.debug("fal request %s inference_time=%s s", ref.job_id, metrics["inference_time"])
+    if body.get("error") or body.get("error_type"):
+        return completed_with_error(ref, body.get("error"), body.get("error_type"))
+    return None
+
+
+def lost(ref: JobRef) -> PollResult:
+    """The job's id is unknown to fal (404 from the status route): it is gone."""
+    return failed(ErrorCategory.UNKNOWN, f"the provider no longer knows job {ref.job_id}")
+
+
 def failed(category: ErrorCategory, detail: str) -> PollResult:
     """A FAILED observation (the job's own outcome, not a failed call)."""
     log.info("fal job ended: %s: %s", category.value, detail)
@@ -187,7 +225,7 @@ def result_error(ref: JobRef, reply: Reply) -> PollResult:
     """The outcome of a non-2xx result GET; raises for trouble with this GET alone (retry the poll)."""
     err = FalError.parse(reply)
     if reply.status == 404:
-        return failed(ErrorCategory.UNKNOWN, f"the provider no longer knows job {ref.job_id}")
+        return lost(ref)
     # fal stores the app's error reply and returns it on every result GET (a JSON `detail`): that is
     # the job's outcome. A 429, or a 5xx page from the ingress (no JSON detail), is about this GET only.
     if reply.status in (401, 403, 408, 429) or (reply.status >= 500 and not err.from_fal):
