@@ -31,6 +31,14 @@ from core.validation import MAX_IMAGE_BYTES, GenerationParams
 
 log = logging.getLogger(__name__)
 
+ASPECT_NAMES = {
+    "16:9": "landscape",
+    "9:16": "portrait",
+    "1:1": "square",
+    "4:3": "classic landscape",
+    "3:4": "classic portrait",
+    "21:9": "ultrawide",
+}
 ADMIT_WAIT = 1.5  # seconds the database may take before we defer anyway (Discord allows 3)
 IMAGE_READ_TIMEOUT = 20.0
 
@@ -71,7 +79,7 @@ class VideoCog(commands.Cog, name="Video"):
             prompt: What the video should show.
             model: Which model to use (prices and limits are shown while you type).
             duration: Length in seconds; the allowed values depend on the model.
-            aspect_ratio: 16:9 (landscape), 9:16 (portrait) or 1:1 where the model offers it.
+            aspect_ratio: The frame's shape, e.g. 16:9 (landscape) or 9:16 (portrait); choices depend on the model.
             resolution: e.g. 720p; higher costs more and may need a longer duration.
             negative_prompt: What to avoid, for models that take it.
             seed: A number to make results repeatable, for models that take it.
@@ -118,8 +126,14 @@ class VideoCog(commands.Cog, name="Video"):
     async def _aspect_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        """Only the chosen model's aspect ratios (validation names the allowed ones for anything else)."""
         spec = self._spec_in(interaction)
-        return [app_commands.Choice(name=a, value=a) for a in spec.aspect_ratios if current in a][:25]
+        typed = current.strip().lower()
+        return [
+            app_commands.Choice(name=f"{a} · {ASPECT_NAMES[a]}" if a in ASPECT_NAMES else a, value=a)
+            for a in spec.aspect_ratios
+            if typed in a or typed in ASPECT_NAMES.get(a, "")
+        ][:25]
 
     @video.autocomplete("resolution")
     async def _resolution_choices(
