@@ -33,19 +33,28 @@ def main() -> int:
             if o.policy.startswith("learned") and case == CASES[0].name:
                 ratio = o.requests_per_job / seed_requests
                 if o.lag_p50 > TARGET_LEARNED[0] or ratio > TARGET_LEARNED[1]:
-                    misses.append(f"{provider} learned: lag p50 {o.lag_p50:.2f} s at {ratio:.2f}× the seed's polls")
+                    misses.append(
+                        f"{provider} learned: lag p50 {o.lag_p50:.2f} s at {ratio:.2f}× the seed's polls"
+                    )
     for o in asyncio.run(push.measure(args.push_jobs)):
         rows.append((o.provider, o.case, "push (stream)", o.requests_per_job, o.lag_p50, o.lag_p99))
-        if any(got > limit for got, limit in zip((o.lag_p50, o.lag_p99, o.requests_per_job), TARGET_PUSH, strict=True)):
-            misses.append(f"{o.provider} push: p50 {o.lag_p50:.3f} s, p99 {o.lag_p99:.3f} s, {o.requests_per_job:.1f} req")
+        if any(
+            got > limit
+            for got, limit in zip((o.lag_p50, o.lag_p99, o.requests_per_job), TARGET_PUSH, strict=True)
+        ):
+            misses.append(
+                f"{o.provider} push: p50 {o.lag_p50:.3f} s, p99 {o.lag_p99:.3f} s, {o.requests_per_job:.1f} req"
+            )
 
     print("\n| provider | jobs | policy | requests/job | lag p50 | lag p99 |")
     print("|---|---|---|---:|---:|---:|")
     for provider, case, policy, requests, p50, p99 in rows:
         print(f"| {provider} | {case} | {policy} | {requests:.1f} | {p50:.3f} s | {p99:.3f} s |")
     print(f"\nload average at end: {_load()}")
-    print("targets: push lag p50 ≤ 0.5 s, p99 ≤ 2 s, ≤ 3 requests/job; learned (median-60 s jobs) lag p50 ≤ 1.5 s"
-          " with ≤ 1/3 of the seed's polls")
+    print(
+        "targets: push lag p50 ≤ 0.5 s, p99 ≤ 2 s, ≤ 3 requests/job; learned (median-60 s jobs) lag p50 ≤ 1.5 s"
+        " with ≤ 1/3 of the seed's polls"
+    )
     for miss in misses:
         print(f"MISSED: {miss}")
     return 1 if misses else 0

@@ -96,7 +96,9 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
-def run(cases: list[Case], cadences: dict[str, float], jobs: int, seed: int) -> dict[tuple[str, str], list[Outcome]]:
+def run(
+    cases: list[Case], cadences: dict[str, float], jobs: int, seed: int
+) -> dict[tuple[str, str], list[Outcome]]:
     """Every case for every provider cadence: {(provider, case): outcomes}."""
     results = {}
     for provider, cadence in cadences.items():

@@ -75,6 +75,3 @@ async def _watch(provider, ref: JobRef) -> float:
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
-
-
-

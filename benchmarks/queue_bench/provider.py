@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +79,19 @@ class FixedLatencyProvider:
     async def aclose(self) -> None:
         """Nothing to close."""
         return None
+
+
+class PushingProvider(FixedLatencyProvider):
+    """The same jobs, pushed: `watch` answers RUNNING at once and SUCCEEDED the moment the job is done
+    (as a provider's server-sent events would), so no job is polled (`--push`)."""
+
+    async def watch(self, ref: JobRef) -> AsyncIterator[PollResult]:
+        job = self.jobs[ref.job_id]
+        yield PollResult(JobState.RUNNING, progress=(time.monotonic() - job.submitted_at) / self.latency)
+        await asyncio.sleep(max(0.0, job.done_at - time.monotonic()))
+        if job.reported_at is None:
+            job.reported_at = time.monotonic()
+        yield PollResult(JobState.SUCCEEDED, video=self._video)
 
 
 def bench_catalog(latency: float, poll_interval: float) -> Catalog:

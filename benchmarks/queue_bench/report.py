@@ -103,6 +103,7 @@ def _setup(args: argparse.Namespace, n: int) -> dict[str, Any]:
         "db": describe_db(args.database_url or "sqlite"),
         "latency_s": args.latency,
         "poll_interval_s": args.poll_interval,
+        "push": bool(getattr(args, "push", False)),
         "edit_interval_s": args.edit_interval,
         "users": args.users or n,
         "submit_concurrency": args.submit_concurrency,

@@ -28,7 +28,7 @@ from benchmarks.queue_bench.probes import (
     peak_rss_mb,
     sampler,
 )
-from benchmarks.queue_bench.provider import FixedLatencyProvider, bench_catalog
+from benchmarks.queue_bench.provider import FixedLatencyProvider, PushingProvider, bench_catalog
 from benchmarks.queue_bench.report import RESULT_PREFIX, Observed, collect
 from bot import VideoBot, point_at_discord
 from core.platform.db import close_db, init_db
@@ -63,7 +63,8 @@ async def run_once(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="vb_bench_"))
     db_url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
     counter = QueryCounter().install()
-    provider = FixedLatencyProvider(args.latency, args.poll_interval, sample_mp4())
+    kind = PushingProvider if args.push else FixedLatencyProvider
+    provider = kind(args.latency, args.poll_interval, sample_mp4())
     try:
         await init_db(db_url)
         fake = BenchDiscord(slim=not args.full_records)
