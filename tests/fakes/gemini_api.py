@@ -5,6 +5,15 @@ create/get/cancel/delete interaction shapes (video in `steps[].content[]`), `{"e
 error bodies, and real-form `https://generativelanguage.googleapis.com/v1beta/files/<id>:download?alt=media`
 URIs (the SDK keeps only the id and calls its own base URL).
 
+`GET …/interactions/{id}?stream=true[&last_event_id=…]` serves the interaction's events as server-sent
+events, framed as the Interactions docs show them: `event: <event_type>` and `data: <compact JSON>` lines and
+a blank line per event, the `event_id` inside the JSON, `: keep-alive` comment lines while nothing happens,
+and the end of the response after `interaction.completed`. The log of a job is fixed (ids stay valid across
+connections): `interaction.created`, a `status_update` per change, the output steps (`step.start` /
+`step.delta` / `step.stop`, the video as a `video` delta), the final `status_update` and
+`interaction.completed`, whose interaction leaves the outputs out, as the real one does. A resumed request
+gets only the events after its `last_event_id`.
+
 Each job runs a `Scenario` (data, not flags). A job gets the fake's default scenario, unless its prompt
 carries a directive such as `[fake:safety]` (one of SCENARIOS; an unknown name is refused with a 400).
 Standalone use for subprocess runs:
@@ -14,6 +23,7 @@ Standalone use for subprocess runs:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -44,6 +54,8 @@ API_VERSION = "v1beta"
 DEFAULT_API_KEY = "test-gemini-key"
 FILE_URI = "https://generativelanguage.googleapis.com/v1beta/files/{file_id}:download?alt=media"
 VIDEO_TOKENS_PER_SECOND = 5792
+KEEPALIVE = b": keep-alive\n\n"
+TICK = 0.02  # seconds between checks of an open stream's client while the job works
 HttpFault = CannedReply  # one canned HTTP error reply
 
 
@@ -103,8 +115,8 @@ class Scenario:
 
     queued_polls: int = 0  # polls answered `queued` first
     pending_polls: int = 0  # then polls answered `in_progress`
-    # success | failed | safety | rate_limited | never_finishes | <any other status string, sent verbatim>
-    # | no_status (the status key is left out)
+    # success | idle (idle with a video) | failed | safety | rate_limited | never_finishes | no_status (the
+    # status key is left out) | <any other status string, sent verbatim with no outputs>
     outcome: str = "success"
     delivery: str | None = None  # force "inline" / "uri"; None follows the request's response_format
     create_fault: HttpFault | None = None  # create answers this and stores no job
@@ -114,6 +126,13 @@ class Scenario:
     truncated_download: bool = False  # Content-Length larger than the body, then the connection closes
     delays: dict[str, float] = field(default_factory=dict)  # seconds per route: create/poll/cancel/download
     payload: str = "mp4"  # mp4 | garbage (bytes without the ftyp signature)
+    # the stream (GET ?stream=true)
+    stream_faults: tuple[HttpFault, ...] = ()  # the first stream requests answer these
+    stream_drop_after: int | None = None  # the first stream connection closes after this many events
+    stream_hold: float = 0.0  # seconds the job still works, once a stream shows it running (keep-alives)
+    stream_silent: bool = False  # the stream says nothing after the running events, not even keep-alives
+    completion_event: str = "interaction.completed"  # or the deprecated "interaction.complete"
+    stream_linger: bool = False  # the connection stays open after the completion event (keep-alives)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -147,6 +166,12 @@ SCENARIOS: dict[str, Scenario] = {
     "incomplete": Scenario(outcome="incomplete"),
     "budget_exceeded": Scenario(outcome="budget_exceeded"),
     "requires_action": Scenario(outcome="requires_action"),
+    "idle": Scenario(outcome="idle"),
+    "idle_without_video": Scenario(outcome="idle_without_video"),
+    "stream_drop": Scenario(pending_polls=1, stream_drop_after=2),
+    "stream_silent": Scenario(stream_silent=True),
+    "stream_unavailable": Scenario(stream_faults=(FAULT_503,)),
+    "stream_old_completion": Scenario(completion_event="interaction.complete", stream_linger=True),
     "unknown_status": Scenario(outcome="paused_for_maintenance"),
     "no_status": Scenario(outcome="no_status"),
 }
@@ -166,6 +191,9 @@ class Job:
     faults_served: int = 0
     cancelled: bool = False
     file_id: str | None = None
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the stream's log, built lazily
+    streams: int = 0  # stream requests answered with a stream
+    stream_faults_served: int = 0
 
 
 @dataclass
@@ -197,6 +225,10 @@ class FakeGeminiApi(FakeHttpServer):
         self.models = list(LISTED_MODELS)
         self.jobs: dict[str, Job] = {}
         self.files: dict[str, StoredFile] = {}
+        self.keepalive_interval = 15.0  # seconds between keep-alive comments on an open stream
+        self.keepalives_sent = 0
+        self.open_streams = 0  # stream responses being served right now
+        self.stream_ended = asyncio.Event()  # set whenever one ends (clear it to wait for the next)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{API_VERSION}/interactions", self._create)
@@ -228,6 +260,20 @@ class FakeGeminiApi(FakeHttpServer):
     def creates(self) -> list[RecordedRequest]:
         """Every create POST received."""
         return [r for r in self.requests if r.method == "POST" and r.path == f"/{API_VERSION}/interactions"]
+
+    @property
+    def polls(self) -> list[RecordedRequest]:
+        """Every GET of an interaction that asked for JSON."""
+        return [r for r in self._gets() if r.query.get("stream") != "true"]
+
+    @property
+    def stream_requests(self) -> list[RecordedRequest]:
+        """Every GET of an interaction that asked for its event stream."""
+        return [r for r in self._gets() if r.query.get("stream") == "true"]
+
+    def _gets(self) -> list[RecordedRequest]:
+        prefix = f"/{API_VERSION}/interactions/"
+        return [r for r in self.requests if r.method == "GET" and r.path.startswith(prefix)]
 
     # -- routes ------------------------------------------------------------------------------------
 
@@ -278,6 +324,8 @@ class FakeGeminiApi(FakeHttpServer):
         job = await self._job_for(request, "poll")
         if not isinstance(job, Job):
             return job
+        if request.query.get("stream") == "true":  # polls send stream=false
+            return await self._stream(request, job)
         if job.faults_served < len(job.scenario.poll_faults):
             job.faults_served += 1
             return job.scenario.poll_faults[job.faults_served - 1].response()
@@ -331,7 +379,7 @@ class FakeGeminiApi(FakeHttpServer):
         return out
 
     def _observe(self, job: Job) -> dict[str, Any]:
-        """The interaction as one poll sees it, advancing the scenario."""
+        """The interaction as one poll sees it (the poll has already advanced the scenario)."""
         scen = job.scenario
         if job.cancelled:
             return self._interaction(job, "cancelled")
@@ -339,35 +387,167 @@ class FakeGeminiApi(FakeHttpServer):
             return self._interaction(job, "queued")
         if job.polls <= scen.queued_polls + scen.pending_polls or scen.outcome == "never_finishes":
             return self._interaction(job, "in_progress")
+        status, outputs, extra = self._final(job)
         user_step = {"type": "user_input", "content": [{"type": "text", "text": job.prompt}]}
-        if scen.outcome == "success":
-            return self._interaction(
-                job,
-                "completed",
-                steps=[
-                    user_step,
-                    {"type": "thought", "signature": base64.b64encode(b"sig" * 16).decode()},
-                    {"type": "model_output", "content": [self._video_block(job)]},
-                ],
-                usage=_usage(job.duration_s * VIDEO_TOKENS_PER_SECOND),
-            )
-        if scen.outcome == "safety":
+        if outputs:
+            signature = base64.b64encode(b"sig" * 16).decode()
+            extra["steps"] = [user_step, {"type": "thought", "signature": signature}, *outputs]
+        return self._interaction(job, status, **extra)
+
+    def _final(self, job: Job) -> tuple[str | None, list[dict[str, Any]], dict[str, Any]]:
+        """(status, model_output steps, other fields) of the job once it has settled."""
+        outcome = job.scenario.outcome
+        if job.cancelled:
+            return "cancelled", [], {}
+        if outcome in ("success", "idle"):
+            output = {"type": "model_output", "content": [self._video_block(job)]}
+            usage = _usage(job.duration_s * VIDEO_TOKENS_PER_SECOND)
+            return ("completed" if outcome == "success" else "idle"), [output], {"usage": usage}
+        if outcome == "safety":
             refusal = "I can't create that video because it may violate the content policy."
-            return self._interaction(
-                job,
-                "completed",
-                steps=[user_step, {"type": "model_output", "content": [{"type": "text", "text": refusal}]}],
-                usage=_usage(0),
-            )
-        if scen.outcome == "failed":
+            output = {"type": "model_output", "content": [{"type": "text", "text": refusal}]}
+            return "completed", [output], {"usage": _usage(0)}
+        if outcome == "failed":
             error = {"code": "internal", "message": "Video generation failed due to an internal error."}
-            return self._interaction(job, "failed", error=error)
-        if scen.outcome == "rate_limited":
-            error = {"code": "too_many_requests", "message": RATE_LIMIT_MESSAGE}
-            return self._interaction(job, "failed", error=error)
-        if scen.outcome == "no_status":
-            return self._interaction(job, None)
-        return self._interaction(job, scen.outcome)
+            return "failed", [], {"error": error}
+        if outcome == "rate_limited":
+            return "failed", [], {"error": {"code": "too_many_requests", "message": RATE_LIMIT_MESSAGE}}
+        if outcome == "idle_without_video":
+            return "idle", [], {"usage": _usage(0)}
+        if outcome == "no_status":
+            return None, [], {}
+        return outcome, [], {}
+
+    # -- the event stream ----------------------------------------------------------------------------
+
+    async def _stream(self, request: web.Request, job: Job) -> web.StreamResponse:
+        """GET ?stream=true: the job's events after `last_event_id` (all of them without one)."""
+        scen = job.scenario
+        if job.stream_faults_served < len(scen.stream_faults):
+            job.stream_faults_served += 1
+            return scen.stream_faults[job.stream_faults_served - 1].response()
+        if not job.events:
+            job.events = self._running_events(job)
+        start = 0
+        if "last_event_id" in request.query:
+            ids = [payload["event_id"] for _, payload in job.events]
+            if request.query["last_event_id"] not in ids:
+                return _invalid(f"Invalid last_event_id: {request.query['last_event_id']}")
+            start = ids.index(request.query["last_event_id"]) + 1
+        job.streams += 1
+        self.open_streams += 1
+        try:
+            return await self._serve_events(request, job, start)
+        except ConnectionResetError:  # the client left mid-stream
+            return web.Response(status=200)
+        finally:
+            self.open_streams -= 1
+            self.stream_ended.set()
+
+    async def _serve_events(self, request: web.Request, job: Job, start: int) -> web.StreamResponse:
+        scen = job.scenario
+        drop_after = scen.stream_drop_after if job.streams == 1 else None
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        sent = 0
+        index = start
+        while True:
+            if index == len(job.events):
+                if job.events[-1][0] == scen.completion_event:
+                    if scen.stream_linger:  # only the client can end it now
+                        await self._keep_open(request, response, job, None, until_cancelled=False)
+                        return response
+                    break
+                if not await self._work(request, response, job):
+                    return response  # the server stops or the client left: no end of stream
+                job.events += self._settling_events(job)
+                continue
+            kind, payload = job.events[index]
+            await response.write(f"event: {kind}\ndata: {_compact(payload)}\n\n".encode())
+            index += 1
+            sent += 1
+            if sent == drop_after:
+                if request.transport is not None:
+                    request.transport.close()  # the events written so far still arrive; no end of stream
+                return response
+        await response.write_eof()
+        return response
+
+    async def _work(self, request: web.Request, response: web.StreamResponse, job: Job) -> bool:
+        """The job works on while the stream is open: `stream_hold` seconds, or until it is cancelled when
+        it never finishes or the stream is silent. False when the server stops or the client has gone."""
+        scen = job.scenario
+        forever = scen.stream_silent or scen.outcome == "never_finishes"
+        return await self._keep_open(request, response, job, None if forever else scen.stream_hold)
+
+    async def _keep_open(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        job: Job,
+        seconds: float | None,
+        *,
+        until_cancelled: bool = True,
+    ) -> bool:
+        """Hold the stream open for `seconds` (None: with no end of its own) with a keep-alive comment every
+        `keepalive_interval` (none when the scenario is silent); True when the time is up or the job was
+        cancelled, False when the server stops or the client has gone."""
+        waited = since_beat = 0.0
+        while seconds is None or waited < seconds:
+            step = TICK if seconds is None else min(TICK, seconds - waited)
+            await self.stall(step)
+            waited += step
+            since_beat += step
+            if self.closing.is_set() or request.transport is None or request.transport.is_closing():
+                return False
+            if until_cancelled and job.cancelled:
+                return True  # settles now, as cancelled
+            if not job.scenario.stream_silent and since_beat >= self.keepalive_interval:
+                await response.write(KEEPALIVE)
+                self.keepalives_sent += 1
+                since_beat = 0.0
+        return True
+
+    def _running_events(self, job: Job) -> list[tuple[str, dict[str, Any]]]:
+        """The events up to the job's running state: created, then each status change."""
+        scen = job.scenario
+        first = "queued" if scen.queued_polls else "in_progress"
+        events = [("interaction.created", {"interaction": self._interaction(job, first)})]
+        if scen.queued_polls:
+            events.append(("interaction.status_update", {"interaction_id": job.id, "status": "in_progress"}))
+        return [self._with_id(job, n, kind, payload) for n, (kind, payload) in enumerate(events)]
+
+    def _settling_events(self, job: Job) -> list[tuple[str, dict[str, Any]]]:
+        """The events from the job's outputs to its end; polls see it settled from now on, too."""
+        scen = job.scenario
+        job.polls = max(job.polls, scen.queued_polls + scen.pending_polls)
+        status, outputs, extra = self._final(job)
+        signature = base64.b64encode(b"sig" * 16).decode()
+        events: list[tuple[str, dict[str, Any]]] = [
+            ("step.start", {"index": 0, "step": {"type": "thought"}}),
+            ("step.delta", {"index": 0, "delta": {"type": "thought_signature", "signature": signature}}),
+            ("step.stop", {"index": 0}),
+        ]
+        for index, output in enumerate(outputs, start=1):
+            events.append(("step.start", {"index": index, "step": {"type": "model_output"}}))
+            events += [("step.delta", {"index": index, "delta": block}) for block in output["content"]]
+            events.append(("step.stop", {"index": index}))
+        update = {"interaction_id": job.id, "status": status}
+        if "usage" in extra:
+            update["usage"] = extra["usage"]
+        events.append(("interaction.status_update", update))
+        # The completion event leaves the outputs (and the error) out "to reduce the payload size".
+        lean = self._interaction(job, status)
+        if "usage" in extra:
+            lean["usage"] = extra["usage"]
+        events.append((scen.completion_event, {"interaction": lean}))
+        base = len(job.events)
+        return [self._with_id(job, base + n, kind, payload) for n, (kind, payload) in enumerate(events)]
+
+    def _with_id(self, job: Job, n: int, kind: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return kind, {**payload, "event_type": kind, "event_id": f"{job.id[-8:]}{n:04d}"}
 
     def _video_block(self, job: Job) -> dict[str, Any]:
         data = sample_mp4() if job.scenario.payload == "mp4" else b"\x00\x00\x00\x10notavideo" * 8
@@ -428,6 +608,11 @@ def _prompt_of(value: Any) -> str:
 def _seconds(duration: Any) -> int:
     match = re.fullmatch(r"(\d+)s", duration) if isinstance(duration, str) else None
     return int(match.group(1)) if match else 8
+
+
+def _compact(payload: dict[str, Any]) -> str:
+    """JSON without spaces, as the API writes it on `data:` lines."""
+    return json.dumps(payload, separators=(",", ":"))
 
 
 def _usage(video_tokens: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""GeminiProvider: Omni Flash through the Gemini API Interactions API (google-genai 3.4, async).
+"""GeminiProvider: Omni Flash through the Gemini API Interactions API (google-genai 3.6, async).
 
 Wire protocol, status values and error quirks: /work/shared/docs/providers.md section 2.
 The client is built with `HttpRetryOptions(attempts=1)`: the SDK's default retries would repeat the
@@ -35,7 +35,7 @@ from core.providers._common import (
 )
 from core.providers.base import JobRef, PollResult, VideoRequest, VideoSource
 from core.providers.gemini.errors import map_api_error, map_download_error, squash
-from core.providers.gemini.results import to_poll_result
+from core.providers.gemini.results import observe, to_poll_result
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class GeminiProvider:
             interaction = await self._client.aio.interactions.get(ref.job_id)
         except gi.APIError as exc:
             raise map_api_error(exc, action=f"poll of job {ref.job_id}", job_id=ref.job_id) from exc
-        return await to_poll_result(ref, interaction)
+        return await to_poll_result(ref, observe(interaction))
 
     async def fetch(self, ref: JobRef, video: VideoSource, dest: Path, max_bytes: int) -> int:
         """Write the video to `dest` (inline bytes, or the file URI streamed); return its size."""

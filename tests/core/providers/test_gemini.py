@@ -227,7 +227,9 @@ async def test_polls_get_the_interaction_by_id_on_v1beta(provider, fake):
 
     [get] = fake.requests_to("GET", "/interactions/")
     assert get.path == f"/{API_VERSION}/interactions/{ref.job_id}"
+    assert get.query == {"stream": "false"}  # google-genai always says so on a poll
     assert get.headers["x-goog-api-key"] == DEFAULT_API_KEY
+    assert get.headers["Accept"] == "application/json"
 
 
 async def test_success_with_uri_delivery_downloads_the_file(provider, fake, tmp_path):
@@ -278,6 +280,7 @@ async def test_resume_polls_a_pre_seeded_job_to_completion_without_creating(prov
         ("incomplete", ErrorCategory.GENERATION_FAILED, "incomplete"),
         ("budget_exceeded", ErrorCategory.GENERATION_FAILED, "budget_exceeded"),
         ("requires_action", ErrorCategory.GENERATION_FAILED, "requires_action"),
+        ("idle_without_video", ErrorCategory.GENERATION_FAILED, "status idle without a video"),
     ],
 )
 async def test_a_job_that_ends_without_a_video_fails_with_its_category(
@@ -289,6 +292,35 @@ async def test_a_job_that_ends_without_a_video_fails_with_its_category(
     assert seen[-1].state is JobState.FAILED
     assert (error.category, error.retryable) == (category, False)  # the job is over: never resubmitted
     assert says in error.detail
+
+
+async def test_idle_with_a_video_is_a_success(provider, fake, tmp_path):
+    # google-genai 3.5.0 added `idle` ("the server has completed all processing") in place of requires_action.
+    ref, seen = await submit_and_finish(provider, "x [fake:idle]")
+
+    assert [r.state for r in seen] == [JobState.SUCCEEDED]
+    assert seen[-1].video.url.startswith(FILE_URI_PREFIX)
+    assert await provider.fetch(ref, seen[-1].video, tmp_path / "out.mp4", max_bytes=10_000_000) == len(
+        sample_mp4()
+    )
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("idle_without_video", "idle"), ("completed", "completed")])
+async def test_settling_without_any_output_is_a_failure_not_a_safety_block(provider, fake, outcome, status):
+    # A refusal carries text (the safety scenario); an empty answer (e.g. a task not offered in the user's
+    # region) is not the prompt's fault.
+    fake.scenario = Scenario(outcome=outcome)
+
+    _, seen = await submit_and_finish(provider, "a cat")
+
+    assert seen[-1].error.category is ErrorCategory.GENERATION_FAILED
+    assert f"status {status} without a video or an explanation" in seen[-1].error.detail
+
+
+async def test_a_running_interaction_is_not_taken_for_idle(provider, fake):
+    ref = ref_for(await provider.submit(video_request("x [fake:never_finishes]")))
+
+    assert [(await provider.poll(ref)).state for _ in range(3)] == [JobState.RUNNING] * 3
 
 
 async def test_too_many_requests_after_an_accepted_create_is_terminal_quota(provider, fake):
@@ -370,6 +402,38 @@ async def test_create_errors_map_to_a_category_and_send_exactly_one_request(
     assert (error.category, error.retryable) == (category, retryable)
     assert says in error.detail
     assert len(fake.creates) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (
+            404,
+            "models/{model} is no longer available to new users. Please update your code to use a newer model.",
+        ),
+        (404, "models/{model} is not found for API version v1beta."),
+        (400, "The model {model} is no longer available."),
+    ],
+)
+async def test_a_retired_model_is_model_unavailable_and_tells_the_user_what_to_do(
+    provider, fake, status, message
+):
+    fake.scenario = Scenario(
+        create_fault=dataclasses.replace(
+            SCENARIOS["model_retired"].create_fault,
+            status=status,
+            body='{"error": {"code": "not_found", "message": "' + message + '"}}',
+        )
+    )
+
+    error = await raised(provider.submit(video_request()))
+
+    assert (error.category, error.retryable) == (ErrorCategory.MODEL_UNAVAILABLE, False)
+    assert MODEL_ID in error.detail  # the log names the model
+    assert "Pick another model" in error.user_message  # and the user learns what to do
+    assert "update the catalog" in error.user_message
+    assert len(fake.creates) == 1
+    assert fake.jobs == {}
 
 
 async def test_429_on_create_carries_the_message_delay_and_creates_no_job(provider, fake):
