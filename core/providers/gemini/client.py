@@ -4,7 +4,8 @@ Wire protocol, status values and error quirks: /work/shared/docs/providers.md se
 The client is built with `HttpRetryOptions(attempts=1)`: the SDK's default retries would repeat the
 create POST after a 5xx or timeout and could bill a second video. Polls and downloads are retried by
 the caller (polls) or by the download loop here (late files), never by the SDK. A file that still 404s
-when the download window is over is final: the caller does not start another window.
+when the download window is over is final: the caller does not start another window. `watch` reads the
+interaction's event stream instead of polling it (`stream`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from core.providers._common import (
 from core.providers.base import JobRef, PollResult, VideoRequest, VideoSource
 from core.providers.gemini.errors import map_api_error, map_download_error, squash
 from core.providers.gemini.results import observe, to_poll_result
+from core.providers.gemini.stream import STREAM_SILENCE_LIMIT, watch_interaction
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,14 @@ class GeminiProvider:
         download_retry_for: float = 120.0,
         download_retry_interval: float = 5.0,
         cancel_timeout: float = CANCEL_TIMEOUT,
+        stream_silence_limit: float = STREAM_SILENCE_LIMIT,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.poll_interval = poll_interval
         self._request_timeout = request_timeout
         self._cancel_timeout = cancel_timeout
+        self._stream_silence_limit = stream_silence_limit
         self._download_retry_for = download_retry_for
         self._download_retry_interval = download_retry_interval
         self._sleep = sleep
@@ -116,6 +120,12 @@ class GeminiProvider:
         except gi.APIError as exc:
             raise map_api_error(exc, action=f"poll of job {ref.job_id}", job_id=ref.job_id) from exc
         return await to_poll_result(ref, observe(interaction))
+
+    def watch(self, ref: JobRef) -> AsyncIterator[PollResult]:
+        """The job's state as the API pushes it (Watchable): now, each change, then the end."""
+        return watch_interaction(
+            self._client, ref, silence_limit=self._stream_silence_limit, read_whole=self.poll
+        )
 
     async def fetch(self, ref: JobRef, video: VideoSource, dest: Path, max_bytes: int) -> int:
         """Write the video to `dest` (inline bytes, or the file URI streamed); return its size."""
