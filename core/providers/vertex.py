@@ -1,4 +1,4 @@
-"""Veo 3.1 on Vertex AI via google-genai 3.4 (``vertexai=True``): predictLongRunning + fetchPredictOperation.
+"""Veo 3.1 on Vertex AI via google-genai 3.6 (``vertexai=True``): predictLongRunning + fetchPredictOperation.
 
 Vertex has no cancel: `cancel()` only tells the caller to stop polling; the video may still be generated
 and billed. The finished video arrives inline (base64) in the poll reply, so `fetch()` only writes bytes.
