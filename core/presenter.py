@@ -74,6 +74,7 @@ SHOWS_REASON = frozenset(
         ErrorCategory.TOO_MANY_WAITING,
         ErrorCategory.BLOCKED,
         ErrorCategory.SPEND_CAP_REACHED,
+        ErrorCategory.MODEL_UNAVAILABLE,  # e.g. "retired on 2026-12-03; use 'omni-1.2-flash' instead"
     }
 )
 

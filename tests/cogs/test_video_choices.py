@@ -42,7 +42,8 @@ async def test_a_retired_model_is_refused_ephemerally_and_costs_nothing(db, tmp_
         handle = await h.video("a fox", model="omni-1.1-flash")
         cb = handle.callback
         assert cb.type == 4 and cb.data["flags"] & FLAG_EPHEMERAL
-        assert "no longer available" in embeds_text(cb.data["embeds"])
+        text = embeds_text(cb.data["embeds"])
+        assert "no longer available" in text and "omni-1.2-flash" in text  # names the replacement
         assert await Generation.all().count() == 0
         assert not await DailyUsage.filter(videos__gt=0).exists()
 
