@@ -11,9 +11,13 @@ from typing import Any
 
 from core.providers.base import JobRef, JobState
 from core.providers.fal import FalProvider
+from core.providers.gemini import GeminiProvider
 from tests.core.providers.test_fal import KEY as FAL_KEY
 from tests.core.providers.test_fal import make_request as fal_request
 from tests.core.providers.test_fal import ref_for as fal_ref
+from tests.core.providers.test_gemini import ref_for as gemini_ref
+from tests.core.providers.test_gemini import video_request as gemini_request
+from tests.fakes import gemini_api
 from tests.fakes.fal_queue import FakeFalQueue, Scenario
 
 STEP = 0.25  # seconds between two of a fake job's state changes on its stream
@@ -42,8 +46,43 @@ class _TimedFal(FakeFalQueue):
         return code, body
 
 
+class _TimedGemini(gemini_api.FakeGeminiApi):
+    """The Gemini fake, noting when each interaction finished its work (then its completion is sent)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.done_at: dict[str, float] = {}
+
+    async def _work(self, request, response, job) -> bool:
+        finished = await super()._work(request, response, job)
+        if finished:
+            self.done_at.setdefault(request.match_info["id"], time.monotonic())
+        return finished
+
+
 async def measure(jobs: int, seed: int = 1) -> list[PushOutcome]:
-    return [await _fal(jobs, random.Random(seed))]
+    rng = random.Random(seed)
+    return [await _gemini(jobs, rng), await _fal(jobs, rng)]
+
+
+async def _gemini(jobs: int, rng: random.Random) -> PushOutcome:
+    async with _TimedGemini() as fake:
+        provider = GeminiProvider(gemini_api.DEFAULT_API_KEY, fake.base_url, poll_interval=5.0)
+        try:
+            refs = []
+            for n in range(jobs):
+                hold = rng.uniform(1.0, 3.0)
+                gemini_api.SCENARIOS[f"bench{n}"] = gemini_api.Scenario(stream_hold=hold)
+                refs.append(gemini_ref(await provider.submit(gemini_request(f"job {n} [fake:bench{n}]"))))
+            seen = await asyncio.gather(*(_watch(provider, ref) for ref in refs))
+        finally:
+            await provider.aclose()
+            for n in range(jobs):
+                gemini_api.SCENARIOS.pop(f"bench{n}", None)
+        lags = [seen_at - fake.done_at[ref.job_id] for ref, seen_at in zip(refs, seen, strict=True)]
+        prefix = f"/{gemini_api.API_VERSION}/interactions/"
+        requests = sum(1 for r in fake.requests if r.method == "GET" and r.path.startswith(prefix))
+        return PushOutcome("gemini", f"{jobs} jobs, 1-3 s", requests / jobs, _pct(lags, 50), _pct(lags, 99))
 
 
 async def _fal(jobs: int, rng: random.Random) -> PushOutcome:
