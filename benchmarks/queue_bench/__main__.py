@@ -262,7 +262,9 @@ def detail_row(r: dict[str, Any]) -> str:
 
 def target_checks(r: dict[str, Any]) -> list[tuple[str, bool]]:
     """(what, met) for every target of one result."""
-    notify_target = 1.0 if r.get("push") else r["poll_interval_s"] / 2 + 1
+    # Polled: half a poll interval late on average, plus a second. Pushed: the final edit still keeps
+    # the message's EDIT_INTERVAL pace, so half an edit interval, plus a second.
+    notify_target = (r["edit_interval_s"] if r.get("push") else r["poll_interval_s"]) / 2 + 1
     p50 = r["notify_lag_p50_s"]
     want = min(r["jobs"], r["slots"])
     return [
