@@ -20,7 +20,7 @@ from core.jobs.results import Results
 from core.jobs.runner import JobRunner
 from core.jobs.views import GenerationResult, Requester
 from core.jobs.worker import JobHooks, Worker
-from core.platform.clock import REAL_CLOCK, Clock
+from core.platform.clock import REAL_CLOCK, Clock, utc_day
 from core.platform.coordination import RateLimiter
 from core.platform.settings import Settings, SettingsError
 from core.providers.base import Provider
@@ -130,10 +130,20 @@ def build_services(
     """Wire the services for `settings` (the database must be initialised separately); every one of them
     keeps time by `clock` (tests pass a virtual one)."""
     catalog = catalog or load_catalog(settings.model_catalog)
-    if catalog.get(settings.default_model) is None:
+    default = catalog.get(settings.default_model)
+    if default is None:
         raise SettingsError(
             f"setting DEFAULT_MODEL is '{settings.default_model}', which is not in the catalog"
             f" ({', '.join(catalog.names())})"
+        )
+    today = utc_day(clock.now())
+    if default.retired(today):  # requests without a model are refused until the setting changes
+        successor = catalog.successor(default.name, today)
+        log.warning(
+            "DEFAULT_MODEL '%s' retired on %s: /video without a model is refused; set DEFAULT_MODEL=%s",
+            default.name,
+            default.retires,
+            successor.name if successor else "<a model from `python bot.py doctor`>",
         )
     quotas = QuotaService(
         daily_videos=settings.quota_daily_videos,

@@ -87,3 +87,17 @@ async def test_the_replacement_stays_offered_on_and_after_the_day(tmp_path, days
     clock = FakeClock(dt.datetime(2026, 12, 3, tzinfo=dt.UTC) + dt.timedelta(days=days))
     request = make_intake(tmp_path, clock).validate(GenerationParams(prompt="a fox", model="omni-1.2-flash"))
     assert request.model.name == "omni-1.2-flash"
+
+
+def test_a_retired_default_model_is_logged_at_start_naming_the_replacement(tmp_path, caplog):
+    from core.platform.clock import Clock
+    from core.platform.settings import load_settings
+    from core.services import build_services
+
+    settings = load_settings(
+        {"DEFAULT_MODEL": "omni-1.1-flash", "GEMINI_API_KEY": "k", "OUTPUT_DIR": str(tmp_path)}, env_file=None
+    )
+    for moment, logged in ((LAST_MINUTE, False), (LAST_MINUTE + dt.timedelta(minutes=1), True)):
+        caplog.clear()
+        build_services(settings, clock=Clock(now=lambda m=moment: m))
+        assert ("DEFAULT_MODEL=omni-1.2-flash" in caplog.text) is logged
