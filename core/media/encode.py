@@ -4,7 +4,7 @@ Blocking code for the media executor; `stop` is checked at every packet so a can
 
 Threads: the H.264 decoder runs frame-threaded (PyAV's default is slice threading, which does nothing for
 the usual one-slice-per-frame streams, so decoding ran on one core), and x264 gets frame threads too
-(PyAV's default makes libx264 use sliced threads: less parallel and ~0.002 SSIM worse at the same size).
+(PyAV's default makes libx264 use sliced threads: 0.15 s slower on an 8 s 1080p clip, same quality).
 Frames are converted by libswscale once, straight to the output size and pixel format, and only when they
 differ from it.
 """

@@ -9,9 +9,9 @@ the audio and the mp4 index, minus a small margin, as if the clip were that much
 lands under the cap unless x264 cannot hold the VBV at all (a bitrate far too low for the frame).
 
 Speed: the x264 preset is the best one whose estimated time, on the machine's cores, stays within half the
-clip's duration (e.g. ≤ 4 s for an 8 s clip). The costs are measured on the 2-core development machine
-(see benchmarks/README.md, fit_bench), so a faster machine gets a slower preset than it could afford,
-never a slower fit.
+clip's duration (e.g. ≤ 4 s for an 8 s clip); when none does (a 4k source on 2 cores), the fastest. The
+costs were measured on the 2-core development machine (benchmarks/README.md, fit_bench): a faster machine
+gets the preset this one could afford and finishes sooner; a slower one may take longer than planned.
 """
 
 from __future__ import annotations
@@ -53,12 +53,12 @@ class Tier:
 
 # Fastest first. "ultrafast+" is ultrafast with the three cheap tools that matter most at these bitrates:
 # CABAC (~10 % fewer bits), adaptive quantisation and the deblocking filter, plus scene-cut detection.
-# On the grainy 1080p benchmark clip it matches veryfast's SSIM at ~1/3 of veryfast's encode time.
+# On the grainy 1080p benchmark clip it matches veryfast's SSIM at ~1/3 of veryfast's encode CPU.
 TIERS = (
     Tier("ultrafast+", "ultrafast", "cabac=1:deblock=1:aq-mode=1:scenecut=40", 9.0),
     Tier("superfast", "superfast", "", 15.0),
     Tier("veryfast", "veryfast", "", 25.0),
-    Tier("faster", "faster", "", 31.0),
+    Tier("faster", "faster", "", 38.0),
 )
 
 

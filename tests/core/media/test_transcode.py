@@ -324,7 +324,7 @@ def source(width: int, height: int, *, mbps: float, fps: int = 24, seconds: floa
         (source(1920, 1080, mbps=21), 2, "ultrafast+"),  # ~21 MB 8 s 1080p: the fast tier keeps ≤ 4 s
         (source(1920, 1080, mbps=21), 4, "veryfast"),  # more cores afford a better preset
         (source(1920, 1080, mbps=21, fps=30), 4, "superfast"),  # more frames per second, less time each
-        (source(1280, 720, mbps=8), 2, "faster"),
+        (source(1280, 720, mbps=8), 2, "veryfast"),
         (source(640, 360, mbps=11, seconds=2), 2, "faster"),
         (source(3840, 2160, mbps=36), 2, "ultrafast+"),  # over the deadline even at the fastest
     ],
