@@ -60,7 +60,9 @@ def env(cluster: Cluster, *, poll_interval_s: float, requests_per_minute: int | 
 async def cluster(tmp_path, monkeypatch, request):
     """The shared cluster fixture, with a Gemini fake that notes when each request arrived."""
     monkeypatch.setitem(gemini_api.SCENARIOS, "one_second", Scenario(pending_polls=5))  # polled every 0.2 s
-    monkeypatch.setitem(gemini_api.SCENARIOS, "forever", Scenario(outcome="never_finishes"))
+    # Never finishes, and its event stream is unavailable: the workers poll it (the budget is for polls).
+    unstreamed = Scenario(outcome="never_finishes", stream_faults=(gemini_api.FAULT_503,))
+    monkeypatch.setitem(gemini_api.SCENARIOS, "forever", unstreamed)
     async with open_cluster(
         tmp_path, gemini=TimedGeminiApi(), print_logs=lambda: node_failed(request.node)
     ) as cluster:
