@@ -61,7 +61,15 @@ async def fit_to_size(
     stop = threading.Event()
     try:
         return await run_media(
-            _fit, Path(src), Path(dest), max_bytes, audio_kbps, min_video_kbps, max_attempts, stop
+            _fit,
+            Path(src),
+            Path(dest),
+            max_bytes,
+            audio_kbps,
+            min_video_kbps,
+            max_attempts,
+            stop,
+            whole_machine=True,  # threaded decode and encode: one fit at a time is done soonest
         )
     except asyncio.CancelledError:
         stop.set()  # the thread cannot be killed; make it give up and delete its temp file
