@@ -13,7 +13,8 @@ from core.errors import GenerationError
 from core.jobs import store
 from core.jobs.views import JobView
 from core.media.files import human_size
-from core.media.transcode import fit_to_size
+from core.media.probe import probe_video
+from core.media.transcode import FitResult, fit_to_size
 from core.platform.clock import utc_day
 from core.platform.db_retry import retry_db
 from core.presenter import failure_text, finished_line, quota_left
@@ -30,6 +31,29 @@ class ResultView:
     upload: Path | None  # the mp4 to attach (the original, or a re-encode that fits)
     upload_bytes: int = 0
     notify: bool = False  # the job took longer than NOTIFY_AFTER: ping the requester once it is shown
+
+
+async def _reuse(fitted: Path, source: Path, upload_limit: int) -> FitResult | None:
+    """The copy fitted for this limit by an earlier delivery of the same video, if it is there."""
+
+    def check() -> FitResult | None:
+        try:
+            made, src = fitted.stat(), source.stat()
+        except OSError:
+            return None
+        if made.st_size > upload_limit or made.st_mtime < src.st_mtime:
+            return None
+        info = probe_video(fitted)
+        remuxed = src.st_size <= upload_limit  # the source fitted by size: only its container was wrong
+        return FitResult(
+            fitted, made.st_size, not remuxed, info.width, info.height, video_kbps=0, remuxed=remuxed
+        )
+
+    try:
+        return await asyncio.to_thread(check)
+    except Exception:  # an unreadable copy is simply made again
+        log.warning("fitted copy %s unreadable; fitting again", fitted, exc_info=True)
+        return None
 
 
 def _size(path: Path) -> int | None:
@@ -65,8 +89,13 @@ class Results:
                 " or made on a host whose files this one can't read), so it can't be attached."
             )
             return ResultView(job, body, None, notify=notify)
+        # One fitted copy per upload limit: a delivery retried later (Discord down, a lost channel)
+        # reuses it instead of re-encoding the same video again.
+        fitted_path = source.with_name(f"{source.stem}.upload-{upload_limit}.mp4")
         try:
-            fitted = await fit_to_size(source, source.with_name(source.stem + ".upload.mp4"), upload_limit)
+            fitted = await _reuse(fitted_path, source, upload_limit) or await fit_to_size(
+                source, fitted_path, upload_limit
+            )
         except GenerationError as exc:
             body = (
                 f"{line}\nThe video is {human_size(size)}, more than this channel accepts"

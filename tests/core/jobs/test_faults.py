@@ -400,3 +400,30 @@ async def test_a_claim_survives_a_failed_fairness_stamp(db, jobs, clock, monkeyp
     claims = await make_queue(jobs, clock).claim_many(4)
     monkeypatch.setattr(User, "filter", real_filter)
     assert [c.job_id for c in claims] == [job]
+
+
+async def test_a_retried_delivery_reuses_the_fitted_copy_instead_of_encoding_again(
+    db, jobs, provider, tmp_path, monkeypatch
+):
+    from core.jobs import results
+    from core.media.demo_render import render_demo_video
+
+    clip = tmp_path / "clip.mp4"
+    render_demo_video(clip, prompt="too big for this channel", duration=2, width=640, height=360)
+    provider.fetches = deque([clip.read_bytes()])
+    result = await jobs.generate(PARAMS, ALICE)
+    limit = clip.stat().st_size * 2 // 3
+    fits = []
+    real_fit = results.fit_to_size
+
+    async def counting_fit(*args, **kwargs):
+        fits.append(args)
+        return await real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(results, "fit_to_size", counting_fit)
+    first = await jobs.results.prepare(result.generation_id, limit)
+    again = await jobs.results.prepare(result.generation_id, limit)  # Discord failed; the sweep retries
+    assert len(fits) == 1 and first.upload == again.upload and again.upload_bytes <= limit
+    assert "Re-encoded to" in again.body
+    elsewhere = await jobs.results.prepare(result.generation_id, limit // 2)  # a smaller limit: its own copy
+    assert len(fits) == 2 and elsewhere.upload != first.upload
