@@ -37,11 +37,7 @@ def test_polls_are_sparse_before_the_likely_finish_and_dense_around_it():
     early = [t for t in times if t < model.quantile(0.05)]
     around = [t for t in times if model.quantile(0.25) <= t <= model.quantile(0.75)]
     assert len(early) <= 2  # a 5-s cadence would poll 7 times before then
-    gaps = [
-        b - a
-        for a, b in itertools.pairwise(times)
-        if model.quantile(0.25) <= a <= model.quantile(0.75)
-    ]
+    gaps = [b - a for a, b in itertools.pairwise(times) if model.quantile(0.25) <= a <= model.quantile(0.75)]
     assert len(around) >= 6 and max(gaps) <= 4.0
     # Far fewer polls than the seed's fixed 2 s for the same jobs.
     assert len([t for t in times if t <= model.median]) < model.median / 2 / 3
