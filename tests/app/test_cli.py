@@ -143,6 +143,18 @@ async def test_generate_with_omni_downloads_the_fakes_video(omni_env):
     assert result["operation_id"] in fake.jobs
     assert probe_video(result["video_path"]).duration > 0
     assert len(fake.creates) == 1 and fake.creates[0].json["response_format"]["duration"] == "6s"
+    job = fake.jobs[result["operation_id"]]
+    assert job.streams == 1 and job.polls == 0  # learned of the video through the event stream
+
+
+async def test_generate_with_omni_falls_back_to_polling_when_the_stream_is_unavailable(omni_env):
+    fake, env = omni_env
+    code, out, err = await run_cli(
+        env, "generate", "a fox [fake:stream_unavailable]", "--model", "omni-1.2-flash", "--json"
+    )
+    assert code == 0, out + err
+    job = fake.jobs[json.loads(out.strip().splitlines()[-1])["operation_id"]]
+    assert job.polls >= 1 and len(fake.creates) == 1  # the 503 stream, then polls; one create
 
 
 @pytest.mark.parametrize(
