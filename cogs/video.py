@@ -19,7 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay
-from cogs.ui.embeds import notice_embed, safe_text
+from cogs.ui.embeds import info_embed, notice_embed, safe_text
 from cogs.ui.errors import answer_budget, send_ephemeral, within_answer_time
 from cogs.ui.permissions import actor_of
 from core.jobs.intake import Admitted, Refusal
@@ -275,3 +275,11 @@ class VideoCog(commands.Cog, name="Video"):
         if interaction.message is not None:
             with contextlib.suppress(discord.NotFound):
                 await interaction.message.delete()
+
+    async def on_info_click(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Info: the job's parameters, the seed it used, cost, timings and a `/video` line — privately."""
+        info = await self.actions.info(job_id)
+        if info is None:
+            await send_ephemeral(interaction, notice_embed("No such job", f"Job #{job_id} does not exist."))
+            return
+        await send_ephemeral(interaction, info_embed(info))

@@ -20,6 +20,7 @@ class JobButtonHandler(Protocol):
     async def on_cancel_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
     async def on_regenerate_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
     async def on_delete_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
+    async def on_info_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
 
 
 def _handler(interaction: discord.Interaction) -> JobButtonHandler:
@@ -73,6 +74,16 @@ class DeleteButton(_JobButton, template=r"video:delete:(?P<job>\d+)"):
         await _handler(interaction).on_delete_click(interaction, self.job_id)
 
 
+class InfoButton(_JobButton, template=r"video:info:(?P<job>\d+)"):
+    """Every parameter of the job (the seed it used too), its cost and timings, and a `/video` line —
+    shown only to whoever clicks."""
+
+    ACTION, LABEL, STYLE = "info", "Info", discord.ButtonStyle.secondary
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await _handler(interaction).on_info_click(interaction, self.job_id)
+
+
 def running_view(job_id: int) -> discord.ui.View:
     """Buttons while the job waits or runs."""
     view = discord.ui.View(timeout=None)
@@ -84,8 +95,9 @@ def finished_view(job_id: int) -> discord.ui.View:
     """Buttons once the job is over."""
     view = discord.ui.View(timeout=None)
     view.add_item(RegenerateButton(job_id))
+    view.add_item(InfoButton(job_id))
     view.add_item(DeleteButton(job_id))
     return view
 
 
-JOB_BUTTONS = (CancelButton, RegenerateButton, DeleteButton)
+JOB_BUTTONS = (CancelButton, RegenerateButton, InfoButton, DeleteButton)

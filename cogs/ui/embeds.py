@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from core.jobs.info import JobInfo
 from core.jobs.views import JobStatus as GenerationStatus
 from core.jobs.views import JobView
 from core.presenter import params_line, truncate
@@ -52,3 +53,16 @@ def notice_embed(title: str, text: str, colour: discord.Colour | None = None) ->
     return discord.Embed(
         title=title, description=truncate(text, 4000), colour=colour or discord.Colour.orange()
     )
+
+
+def info_embed(info: JobInfo) -> discord.Embed:
+    """The Info of a job: its parameters as fields, and the `/video` line in a code block."""
+    embed = discord.Embed(title=f"ℹ️ {info.title}", colour=discord.Colour.blurple())
+    for name, value in info.fields:
+        text = safe_text(value, 1024) if name in ("Prompt", "Negative prompt") else truncate(value, 1024)
+        embed.add_field(
+            name=name, value=text or "—", inline=name not in ("Prompt", "Negative prompt", "Timings")
+        )
+    command = info.command.replace("`", "ˋ")  # a backtick in a prompt would end the code block
+    embed.add_field(name="Ask for it again", value=truncate(f"```\n{command}\n```", 1024), inline=False)
+    return embed

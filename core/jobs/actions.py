@@ -14,6 +14,7 @@ from typing import Any
 
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import store, transitions
+from core.jobs.info import JobInfo, job_info
 from core.jobs.intake import Admitted, Intake, Refusal
 from core.jobs.requests import params_again
 from core.jobs.runner import JobRunner
@@ -101,6 +102,11 @@ class JobActions:
         except GenerationError as exc:
             return Refusal.of(exc)
         return await self.intake.admit(params, requester)
+
+    async def info(self, job_id: int) -> JobInfo | None:
+        """Everything a job ran with (the seed too), its cost, timings and the line that repeats it."""
+        job = await store.find(job_id)
+        return job_info(job) if job is not None else None
 
     async def delete(self, job_id: int, actor: Actor) -> Outcome:
         """Mark the job's message deleted (its requester, a moderator or an admin); history keeps the job."""

@@ -12,8 +12,10 @@ in between (a crash, a Discord error nobody caught).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
 from core.providers.base import VideoRequest
-from core.validation import GenerationParams, resolve_model, validate
+from core.validation import MAX_SEED, GenerationParams, resolve_model, validate
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,9 @@ class Intake:
         now: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        new_seed: Callable[[], int] = lambda: random.randrange(MAX_SEED + 1),
     ) -> None:
+        self._new_seed = new_seed
         self.catalog = catalog
         self.providers = providers
         self.quotas = quotas
@@ -130,6 +134,8 @@ class Intake:
             request = self.validate(params)
         except GenerationError as exc:
             return Refusal.of(exc)
+        if request.seed is None and request.model.seed:  # chosen and recorded: the result can be remade
+            request = dataclasses.replace(request, seed=self._new_seed())
         user_id = requester.user_id
         size = (request.duration, request.model.estimate_cost(request.duration, request.resolution))
         if (known := self.gate.known_refusal(user_id, *size)) is not None:

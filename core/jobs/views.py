@@ -61,6 +61,7 @@ class JobView:
     delivered: bool
     undeliverable: bool
     target: DeliveryTarget | None
+    timings: dict[str, float] = field(default_factory=dict)  # stage name -> seconds (submit, processing...)
 
     @property
     def is_demo(self) -> bool:
@@ -106,6 +107,7 @@ class JobView:
             delivered=gen.delivered_at is not None,
             undeliverable=gen.undeliverable,
             target=target,
+            timings=dict(gen.stage_timings or {}),
         )
 
 

@@ -192,3 +192,37 @@ async def test_delete_button_works_after_a_restart(db, tmp_path, monkeypatch):
             assert click_handle.callback.type == 6
             await h.fake.wait_for(lambda: msg.deleted, 5, "the message to be deleted")
             assert await eventually(lambda: Generation.get_or_none(id=job_id, deleted=True))
+
+
+# ---- Info -------------------------------------------------------------------------------------------
+
+
+def info_fields(handle: FakeInteraction) -> dict[str, str]:
+    cb = handle.callback
+    assert cb.type == 4 and cb.data["flags"] & 64, "Info is shown only to whoever clicks"
+    [embed] = cb.data["embeds"]
+    return {f["name"]: f["value"] for f in embed["fields"]}
+
+
+async def test_info_names_the_seed_chosen_for_a_request_without_one_and_repeats_it(discord_env):
+    h = discord_env
+    msg = await h.finished(await h.video("a red fox in snow", duration=2, resolution="360p"))
+    gen = await Generation.get(id=job_id_of(msg))
+    seed = gen.config["seed"]
+    assert isinstance(seed, int)  # chosen and recorded although the user gave none
+
+    writes = len(msg.history)
+    fields = info_fields(await click(h, msg.id, "info", user="bob"))  # anyone who sees the message
+
+    assert fields["Seed"] == str(seed) and fields["Model"].startswith("demo")
+    assert fields["Length"] == "2 s" and fields["Resolution"] == "360p"
+    assert "total" in fields["Timings"] and fields["Cost"] == "est. $0.00"
+    command = fields["Ask for it again"]
+    assert f"seed:{seed}" in command and "/video prompt:a red fox in snow model:demo duration:2" in command
+    assert len(msg.history) == writes  # the message itself is untouched
+
+
+async def test_info_keeps_the_seed_the_user_gave(discord_env):
+    h = discord_env
+    msg = await h.finished(await h.video("a red fox in snow", duration=2, resolution="360p", seed=1234))
+    assert info_fields(await click(h, msg.id, "info"))["Seed"] == "1234"

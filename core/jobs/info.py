@@ -1,0 +1,73 @@
+"""What the Info button shows: every parameter a job ran with — the seed too, recorded even when the
+user gave none —, its cost and timings, and a ready-to-copy `/video` line that asks for it again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.jobs.views import JobView
+
+STAGES = (
+    ("submit", "submit"),
+    ("processing", "at the provider"),
+    ("download", "download"),
+    ("total", "total"),
+)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job's parameters and outcome, as (name, value) pairs, and the command that repeats it."""
+
+    title: str
+    fields: list[tuple[str, str]]
+    command: str
+
+
+def job_info(job: JobView) -> JobInfo:
+    """The Info of a job (any status)."""
+    cfg = job.config
+    seed = cfg.get("seed")
+    fields = [
+        ("Prompt", job.prompt),
+        ("Model", job.model + (" (demo renderer, not AI)" if job.is_demo else "")),
+        ("Length", f"{cfg.get('duration', job.video_seconds)} s"),
+        ("Aspect ratio", str(cfg.get("aspect_ratio", "—"))),
+        ("Resolution", str(cfg.get("resolution", "—"))),
+        ("Seed", str(seed) if seed is not None else "— (this model takes no seed)"),
+    ]
+    if cfg.get("negative_prompt"):
+        fields.append(("Negative prompt", str(cfg["negative_prompt"])))
+    if cfg.get("image_mime_type"):
+        fields.append(("First frame", "an attached image"))
+    fields.append(("Status", _status(job)))
+    cost = f"est. ${job.estimated_cost_usd:.2f}"
+    fields.append(("Cost", cost + (" (quota refunded)" if job.refunded else "")))
+    timings = [f"{label} {job.timings[key]:.1f} s" for key, label in STAGES if key in job.timings]
+    if timings:
+        fields.append(("Timings", " · ".join(timings)))
+    fields.append(("Requested", f"<t:{int(job.created_at.timestamp())}:f> by <@{job.user_id}>"))
+    return JobInfo(f"Job #{job.id}", fields, video_command(job))
+
+
+def video_command(job: JobView) -> str:
+    """The `/video` line that asks for this job's video again (an attached first frame must be
+    attached again: the line says so)."""
+    cfg = job.config
+    parts = [
+        f"prompt:{job.prompt}",
+        f"model:{job.model}",
+        f"duration:{cfg.get('duration', job.video_seconds)}",
+    ]
+    for name in ("aspect_ratio", "resolution", "negative_prompt", "seed"):
+        if cfg.get(name) not in (None, ""):
+            parts.append(f"{name}:{cfg[name]}")
+    if cfg.get("image_mime_type"):
+        parts.append("image:<attach the same image>")
+    return "/video " + " ".join(parts)
+
+
+def _status(job: JobView) -> str:
+    if job.error_type:
+        return f"{job.status.value} ({job.error_type})"
+    return job.status.value
