@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ DEMO_SUBLABEL = "Demo (local render, not AI)"
 MAX_DRAWN_PROMPT_CHARS = 600
 MAX_RENDER_SECONDS = 60
 MAX_RENDER_SIDE = 3840
+FIRST_FRAME_SECONDS = 1.0  # how long a given first frame opens the clip
 
 _BOLD_FONTS = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf")
 _REGULAR_FONTS = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf")
@@ -183,8 +184,18 @@ _BLACK = (0, 0, 0)
 class _Scene:
     """Everything drawn once per video; `frame(i)` composes frame i from it."""
 
-    def __init__(self, prompt: str, width: int, height: int, fps: int, total: int, seed: int | None) -> None:
+    def __init__(
+        self,
+        prompt: str,
+        width: int,
+        height: int,
+        fps: int,
+        total: int,
+        seed: int | None,
+        first_frame: Path | None = None,
+    ) -> None:
         self.width, self.height, self.fps, self.total = width, height, fps, total
+        self.first_frame = _fitted_image(first_frame, width, height) if first_frame is not None else None
         self.style = demo_style(prompt, seed)
         short = min(width, height)
         self.margin = m = max(8, short // 24)
@@ -213,14 +224,18 @@ class _Scene:
     def frame(self, index: int) -> Image.Image:
         """Frame `index` (0-based) as an RGB image."""
         t = index / self.fps
-        offset = round(t * self.style.band_speed * self.period) % self.period
-        image = self.strip.crop((offset, 0, offset + self.width, self.height))
-        draw = ImageDraw.Draw(image)
-        fx, fy, phase = self.style.orbit
-        r, m = self.radius, self.margin
-        cx = self.width / 2 + (self.width / 2 - r - m) * math.sin(2 * math.pi * fx * t + phase)
-        cy = self.height / 2 + (self.height / 2 - r - m) * math.cos(2 * math.pi * fy * t + phase)
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=self.style.disc, outline=_WHITE, width=3)
+        if self.first_frame is not None and t < FIRST_FRAME_SECONDS:  # the given image opens the clip
+            image = self.first_frame.copy()
+            draw = ImageDraw.Draw(image)
+        else:
+            offset = round(t * self.style.band_speed * self.period) % self.period
+            image = self.strip.crop((offset, 0, offset + self.width, self.height))
+            draw = ImageDraw.Draw(image)
+            fx, fy, phase = self.style.orbit
+            r, m = self.radius, self.margin
+            cx = self.width / 2 + (self.width / 2 - r - m) * math.sin(2 * math.pi * fx * t + phase)
+            cy = self.height / 2 + (self.height / 2 - r - m) * math.cos(2 * math.pi * fy * t + phase)
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=self.style.disc, outline=_WHITE, width=3)
         self.prompt.paste_on(image)
         self.label.paste_on(image)
         self._footer(draw, index)
@@ -236,6 +251,15 @@ class _Scene:
         style = {"font": self.footer_font, "fill": _WHITE, "stroke_width": 2, "stroke_fill": _BLACK}
         draw.text((m, self.footer_y), clock, **style)
         draw.text((self.sublabel_x, self.footer_y), self.sublabel, **style)
+
+
+def _fitted_image(path: Path, width: int, height: int) -> Image.Image:
+    """The image scaled to fit the frame, centred on black (its whole picture stays visible)."""
+    with Image.open(path) as source:
+        picture = ImageOps.contain(source.convert("RGB"), (width, height))
+    canvas = Image.new("RGB", (width, height), _BLACK)
+    canvas.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
+    return canvas
 
 
 def check_renderer() -> None:
@@ -265,9 +289,11 @@ def render_demo_video(
     height: int,
     fps: int = 24,
     seed: int | None = None,
+    first_frame: Path | None = None,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Render a labelled H.264 test-pattern mp4 derived from `prompt` to `dest` (atomic rename).
+    """Render a labelled H.264 test-pattern mp4 derived from `prompt` to `dest` (atomic rename); with
+    `first_frame`, that image (fitted to the frame, still labelled) opens the clip for its first second.
 
     `on_frame(done, total)` is called after each encoded frame; an exception it raises aborts the
     render, removes the partial file and propagates.
@@ -275,7 +301,7 @@ def render_demo_video(
     validate_render_args(duration, width, height, fps)
     dest = Path(dest)
     total = duration * fps
-    scene = _Scene(prompt, width, height, fps, total, seed)
+    scene = _Scene(prompt, width, height, fps, total, seed, first_frame)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
     try:
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:

@@ -91,6 +91,15 @@ class DemoProvider:
         except (KeyError, ValueError) as exc:
             raise invalid(f"demo cannot render {request.resolution} {request.aspect_ratio}: {exc}") from exc
         job_id = f"demo-{uuid.uuid4().hex}"
+        first_frame = None
+        if request.image is not None:  # kept with the job's record, so a restarted bot renders it too
+            first_frame = self._first_frame_path(job_id)
+            try:
+                await asyncio.to_thread(_write_bytes, first_frame, request.image)
+            except OSError as exc:
+                raise GenerationError(
+                    ErrorCategory.UNKNOWN, f"could not keep the first frame in {self._work_dir}: {exc}"
+                ) from exc
         params = {
             "job_id": job_id,
             "prompt": request.prompt,
@@ -100,6 +109,7 @@ class DemoProvider:
             "aspect_ratio": request.aspect_ratio,
             "resolution": request.resolution,
             "seed": request.seed,
+            "first_frame": str(first_frame) if first_frame is not None else None,
             "created": self._wall_clock(),
         }
         try:
@@ -181,6 +191,9 @@ class DemoProvider:
     def _record_path(self, job_id: str) -> Path:
         return self._work_dir / f"{job_id}.json"
 
+    def _first_frame_path(self, job_id: str) -> Path:
+        return self._work_dir / f"{job_id}.first-frame"
+
     def _video_path(self, job_id: str) -> Path:
         return self._work_dir / f"{job_id}.mp4"
 
@@ -241,6 +254,7 @@ class DemoProvider:
             width=params["width"],
             height=params["height"],
             seed=params.get("seed"),
+            first_frame=Path(params["first_frame"]) if params.get("first_frame") else None,
             on_frame=on_frame,
         )
 
@@ -288,11 +302,21 @@ class DemoProvider:
         await asyncio.to_thread(self._remove_work_files, job_id, *also)
 
     def _remove_work_files(self, job_id: str, *also: Path) -> None:
-        for path in (self._video_path(job_id), self._record_path(job_id), *also):
+        for path in (
+            self._video_path(job_id),
+            self._record_path(job_id),
+            self._first_frame_path(job_id),
+            *also,
+        ):
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("could not remove demo work file %s: %s", path, exc)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def _checked_id(job_id: str) -> str:

@@ -160,6 +160,25 @@ async def test_attached_mp4_plays_with_the_requested_length_and_size(discord_env
     assert frames >= 2 * 20, f"only {frames} frames decoded"
 
 
+async def test_an_image_given_to_the_demo_model_opens_its_video(discord_env):
+    from PIL import Image
+
+    h = discord_env
+    png = io.BytesIO()
+    Image.new("RGB", (300, 300), (20, 40, 230)).save(png, format="PNG")
+    image = h.fake.add_cdn_file("first.png", png.getvalue(), "image/png")
+    msg = await h.finished(
+        await h.video(
+            "a blue square comes alive", duration=2, resolution="360p", aspect_ratio="1:1", image=image
+        )
+    )
+    [video] = msg.attachments
+    with av.open(io.BytesIO(video.data)) as container:
+        first = next(container.decode(video=0)).to_image()
+    r, g, b = first.getpixel((180, 120))
+    assert b > 170 and r < 90, (r, g, b)  # the member's blue image, not the test pattern
+
+
 async def test_second_job_shows_its_queue_position_before_it_runs(db, tmp_path, monkeypatch):
     clock = ManualClock(start=dt.datetime.now(dt.UTC))
     async with open_harness(tmp_path, monkeypatch, clock=clock, max_concurrent_jobs=1, demo_latency=2) as h:

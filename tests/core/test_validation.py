@@ -54,7 +54,11 @@ def check(model: str, **kwargs):
         ("omni-1.2-flash", {"negative_prompt": "blur"}, "negative_prompt: omni-1.2-flash does not take"),
         ("veo-3.1", {"seed": -1}, "seed: must be between 0 and 4294967295"),
         ("veo-3.1", {"negative_prompt": "n" * 501}, "negative_prompt: at most 500"),
-        ("demo", {"image": b"x", "image_mime_type": "image/png"}, "image: demo does not take an image"),
+        (
+            "fal-happyhorse-1",
+            {"image": b"x", "image_mime_type": "image/png"},
+            "image: fal-happyhorse-1 does not take an image",
+        ),
         ("veo-3.1", {"image": b"x", "image_mime_type": "image/gif"}, "image: type image/gif is not allowed"),
         (
             "fal-happyhorse-1",

@@ -386,3 +386,24 @@ def test_remove_old_outputs_of_missing_dir_is_empty(tmp_path: Path) -> None:
 
 def test_check_renderer_passes_here() -> None:
     demo_render.check_renderer()
+
+
+def solid_png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (200, 200)) -> Path:
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def test_a_first_frame_opens_the_clip_fitted_and_still_labelled(tmp_path: Path, monkeypatch) -> None:
+    red = solid_png(tmp_path / "red.png", (230, 20, 20), size=(400, 200))  # 2:1, wider than 16:9
+    path = tmp_path / "a.mp4"
+    render_demo_video(path, prompt="x", duration=2, width=320, height=180, first_frame=red)
+    opening, later = decoded_frame(path, 0), decoded_frame(path, 36)  # 0 s and 1.5 s at 24 fps
+    assert opening.getpixel((160, 70))[0] > 180 and opening.getpixel((160, 70))[1] < 80  # red, centred
+    assert opening.getpixel((160, 2)) == pytest.approx((0, 0, 0), abs=30)  # letterboxed: a 2:1 image
+    assert later.getpixel((160, 70))[0] < 180 or later.getpixel((160, 70))[1] > 80  # the pattern again
+    monkeypatch.setattr(demo_render, "DEMO_LABEL", "x")
+    unlabelled_path = tmp_path / "b.mp4"
+    render_demo_video(unlabelled_path, prompt="x", duration=2, width=320, height=180, first_frame=red)
+    top_left = (0, 0, 320, 40)
+    unlabelled = decoded_frame(unlabelled_path, 0)
+    assert changed_pixels(opening.crop(top_left), unlabelled.crop(top_left)) > 200  # the label is on it

@@ -453,3 +453,21 @@ async def test_finished_job_still_takes_its_latency_after_a_quick_restart(
     result = await restarted.poll(ref(job_id))
     assert result.state is JobState.RUNNING and 0.4 < result.progress < 0.6
     await restarted.aclose()
+
+
+async def test_a_first_frame_reaches_the_renderer_and_leaves_with_the_job(
+    provider: DemoProvider, spy: SpyRender, work_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    from PIL import Image
+
+    png = tmp_path / "first.png"
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(png)
+    job_id = await provider.submit(request(image=png.read_bytes(), image_mime_type="image/png"))
+    await spy.wait_ended()
+    first_frame = spy.calls[0]["first_frame"]
+    assert first_frame.read_bytes() == png.read_bytes()  # kept beside the job's record (resumable)
+    clock.advance(LATENCY)
+    result = await poll_until_not_running(provider, job_id)
+    assert result.state is JobState.SUCCEEDED
+    await provider.fetch(ref(job_id), result.video, tmp_path / "out.mp4", MAX_BYTES)
+    assert not first_frame.exists() and job_files(work_dir, job_id) == []
