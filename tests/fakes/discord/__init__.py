@@ -17,15 +17,37 @@ interaction id's snowflake time; 401/50027), per-file `attachment_size_limit` (4
 on bot routes (401), channel access (403/50001), unknown/deleted messages (404/10008). Everything else is
 a counted knob: `fake.inject("PATCH /webhooks/*/@original", Fault.rate_limited(0.05), times=1)`.
 
+Modals (callback type 9 is checked like Discord does: custom_id 1-100, title 1-45, 1-5 rows/labels/text
+displays, text input limits; refused with 400/50035 for autocomplete and modal submits; same 3 s deadline
+and single ack as every callback). The modal is recorded on the handle and a test fills it in:
+
+    opened = await fake.send_slash_command("remix")  # or send_component_click / send_message_command
+    modal = await opened.wait_modal()                # FakeModal: custom_id, title, inputs, prefilled
+    submit = await fake.submit_modal(opened, values={"prompt": "a new prompt"})  # type 5, same user/place
+
+Inputs left out keep their prefilled value; a value the client would refuse raises ValueError. The submit
+carries `message` when a component opened the modal, and may then be answered with 6/7 (that message).
+`send_modal_submit(custom_id, values)` sends a raw submit.
+
+Context menus (registered through tree.sync() like slash commands; `registered_command(name, 3)`):
+
+    msg = fake.add_member_message("bob", "look", attachments=[("cat.png", png_bytes)])  # under /cdn
+    handle = await fake.send_message_command("Animate", msg, user=fake.user("alice"))  # data.type 3
+    handle = await fake.send_user_command("Whois", fake.user("bob"))                     # data.type 2
+
+The target message goes whole into `data.resolved.messages` (attachments with url, proxy_url, filename,
+content_type, size, and width/height for PNG/GIF/JPEG), so discord.py hands the callback a `discord.Message`.
+
 Standalone, for subprocess runs of the real entry point:
 
     python -m tests.fakes.discord --port 8090 [--token TOKEN]
 
 Where things are: `server` (FakeDiscord: state, lifecycle, knobs, queries), `dispatch` (send_slash_command
-and the other `send_*`), `gateway`, `rest` (routes and plumbing), `handlers_commands`,
-`handlers_interactions`, `handlers_channels`, `store` (messages and CDN), `world` (ids, users, guilds),
-`records` (what is recorded and stored), `faults` (Discord's errors, Fault, FaultRule), `snowflakes`,
-`constants`.
+and the other `send_*`), `dispatch_modals` (submit_modal), `dispatch_menus` (context menus), `modals`
+(FakeModal, the modal rules), `images` (attachment width/height), `gateway`, `rest` (routes and
+plumbing), `handlers_commands`, `handlers_interactions`, `handlers_channels`, `store` (messages and CDN),
+`world` (ids, users, guilds, seeded messages), `records` (what is recorded and stored), `faults` (Discord's
+errors, Fault, FaultRule), `snowflakes`, `constants`. `pingbot` + `pingbot_modals`: the fake's own test bot.
 """
 
 from __future__ import annotations
@@ -38,6 +60,7 @@ from tests.fakes.discord.constants import (
     AUTOCOMPLETE,
     AUTOCOMPLETE_RESULT,
     CHANNEL_MESSAGE,
+    CHAT_INPUT_COMMAND,
     DEFAULT_ATTACHMENT_SIZE_LIMIT,
     DEFAULT_TOKEN,
     DEFERRED_CHANNEL_MESSAGE,
@@ -46,17 +69,21 @@ from tests.fakes.discord.constants import (
     FLAG_LOADING,
     HEARTBEAT_INTERVAL_MS,
     MEMBER_PERMISSIONS,
+    MESSAGE_COMMAND,
     MESSAGE_COMPONENT,
     MODAL,
     MODAL_SUBMIT,
     MSG_CHAT_INPUT_COMMAND,
+    MSG_CONTEXT_MENU_COMMAND,
     MSG_DEFAULT,
     PING,
     PREMIUM_TIER_UPLOAD_LIMITS,
     TOKEN_TTL_SECONDS,
     UPDATE_MESSAGE,
+    USER_COMMAND,
 )
 from tests.fakes.discord.faults import ERRORS, DiscordError, Fault, FaultRule
+from tests.fakes.discord.modals import FakeModal, FakeTextInput, ModalError
 from tests.fakes.discord.records import (
     CallbackRecord,
     FakeAttachment,
@@ -79,6 +106,7 @@ __all__ = [
     "AUTOCOMPLETE",
     "AUTOCOMPLETE_RESULT",
     "CHANNEL_MESSAGE",
+    "CHAT_INPUT_COMMAND",
     "DEFAULT_ATTACHMENT_SIZE_LIMIT",
     "DEFAULT_TOKEN",
     "DEFERRED_CHANNEL_MESSAGE",
@@ -89,15 +117,18 @@ __all__ = [
     "FLAG_LOADING",
     "HEARTBEAT_INTERVAL_MS",
     "MEMBER_PERMISSIONS",
+    "MESSAGE_COMMAND",
     "MESSAGE_COMPONENT",
     "MODAL",
     "MODAL_SUBMIT",
     "MSG_CHAT_INPUT_COMMAND",
+    "MSG_CONTEXT_MENU_COMMAND",
     "MSG_DEFAULT",
     "PING",
     "PREMIUM_TIER_UPLOAD_LIMITS",
     "TOKEN_TTL_SECONDS",
     "UPDATE_MESSAGE",
+    "USER_COMMAND",
     "CallbackRecord",
     "DiscordError",
     "FakeAttachment",
@@ -105,9 +136,12 @@ __all__ = [
     "FakeGuild",
     "FakeInteraction",
     "FakeMessage",
+    "FakeModal",
+    "FakeTextInput",
     "Fault",
     "FaultRule",
     "Interaction",
+    "ModalError",
     "RealClock",
     "RecordedRequest",
     "UploadedFile",

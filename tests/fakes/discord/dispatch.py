@@ -1,5 +1,6 @@
-"""The interaction test API: dispatch slash commands, autocomplete, component clicks and modal submits as
-INTERACTION_CREATE payloads shaped like Discord's (guild, bot DM, private channel; guild or user install)."""
+"""The interaction test API: dispatch slash commands, autocomplete and component clicks as INTERACTION_CREATE
+payloads shaped like Discord's (guild, bot DM, private channel; guild or user install). Modal submits are in
+`dispatch_modals`, context menu commands in `dispatch_menus`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from tests.fakes.discord.constants import (
     AUTOCOMPLETE,
     MEMBER_PERMISSIONS,
     MESSAGE_COMPONENT,
-    MODAL_SUBMIT,
 )
 from tests.fakes.discord.records import FakeGuild, FakeInteraction
 
@@ -58,7 +58,7 @@ class DispatchMixin:
         for i, sub in enumerate(reversed(parts[1:])):
             opts = [{"name": sub, "type": 1 if i == 0 else 2, "options": opts}]
         data: dict[str, Any] = {
-            "id": str(self._command_id(parts[0], guild_id)),
+            "id": str(self._command_id(parts[0], guild_id, command_type)),
             "name": parts[0],
             "type": command_type,
         }
@@ -67,7 +67,7 @@ class DispatchMixin:
         if res:
             data["resolved"] = res
         gid = guild_id if guild_id is not None else self.guild_id
-        if in_guild and self._is_guild_only_command(parts[0], gid):
+        if in_guild and self._is_guild_only_command(parts[0], gid, command_type):
             data["guild_id"] = str(gid)
         return await self._send_interaction(
             interaction_type,
@@ -133,42 +133,24 @@ class DispatchMixin:
             **kwargs,
         )
 
-    async def send_modal_submit(
-        self,
-        custom_id: str,
-        values: dict[str, str],
-        *,
-        user: dict[str, Any] | None = None,
-        message_id: int | None = None,
-        **kwargs: Any,
-    ) -> FakeInteraction:
-        """Submit a modal (type 5); `custom_id` must echo the modal the bot sent (callback type 9)."""
-        rows = [
-            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()
-        ]
-        data = {"custom_id": custom_id, "components": rows}
-        extra: dict[str, Any] = {}
-        if message_id is not None:
-            msg = self.messages[message_id]
-            extra = {
-                "message": msg.to_json(),
-                "channel_id": msg.channel_id,
-                "guild_id": msg.guild_id,
-                "dm": msg.guild_id is None,
-            }
-        return await self._send_interaction(
-            MODAL_SUBMIT, data, user=user or self.default_user, **extra, **kwargs
-        )
-
-    def _command_id(self, name: str, guild_id: int | None) -> int:
+    def registered_command(
+        self, name: str, command_type: int = 1, guild_id: int | None = None
+    ) -> dict[str, Any] | None:
+        """The command the bot registered (tree.sync) under this name and type: global, else the guild's."""
         for cmd in self.commands + self.guild_commands.get(guild_id or self.guild_id, []):
-            if cmd["name"] == name:
-                return int(cmd["id"])
-        return self.new_id()
+            if cmd["name"] == name and cmd.get("type", 1) == command_type:
+                return cmd
+        return None
 
-    def _is_guild_only_command(self, name: str, guild_id: int) -> bool:
-        in_guild = any(c["name"] == name for c in self.guild_commands.get(guild_id, []))
-        return in_guild and not any(c["name"] == name for c in self.commands)
+    def _command_id(self, name: str, guild_id: int | None, command_type: int = 1) -> int:
+        cmd = self.registered_command(name, command_type, guild_id)
+        return int(cmd["id"]) if cmd else self.new_id()
+
+    def _is_guild_only_command(self, name: str, guild_id: int, command_type: int = 1) -> bool:
+        def named(cmds: list[dict[str, Any]]) -> bool:
+            return any(c["name"] == name and c.get("type", 1) == command_type for c in cmds)
+
+        return named(self.guild_commands.get(guild_id, [])) and not named(self.commands)
 
     def _build_options(
         self, options: Any, resolved: dict[str, Any], in_guild: bool, focused: str | None

@@ -53,10 +53,14 @@ class CommandHandlers:
         if not isinstance(rec.payload, list):
             raise Reject.of("invalid_form_body")
         gid = int(guild) if guild else None
-        old = {c["name"]: c for c in (self.guild_commands.get(gid, []) if gid else self.commands)}
+        check_commands(rec.payload)
+        old = {
+            (c["name"], c.get("type", 1)): c
+            for c in (self.guild_commands.get(gid, []) if gid else self.commands)
+        }
         stored = []
         for cmd in rec.payload:
-            prev = old.get(cmd.get("name"))
+            prev = old.get((cmd["name"], cmd.get("type", 1)))
             out = {
                 "type": 1,
                 "description": "",
@@ -77,3 +81,19 @@ class CommandHandlers:
             self.commands = stored
         self.command_puts.append((gid, stored))
         return 200, stored
+
+
+def check_commands(commands: list[Any]) -> None:
+    """Refuse (400/50035) what Discord refuses in a bulk overwrite: a name outside 1-32 characters, a
+    (name, type) pair twice, options or a description on a user/message command (AC, Application Command
+    Object: options are CHAT_INPUT only, a context menu's description is empty)."""
+    seen: set[tuple[str, int]] = set()
+    for cmd in commands:
+        if not isinstance(cmd, dict) or not isinstance(cmd.get("name"), str):
+            raise Reject.of("invalid_form_body")
+        key = (cmd["name"], cmd.get("type", 1))
+        if not 1 <= len(key[0]) <= 32 or key[1] not in (1, 2, 3) or key in seen:
+            raise Reject.of("invalid_form_body")
+        seen.add(key)
+        if key[1] != 1 and (cmd.get("options") or cmd.get("description")):
+            raise Reject.of("invalid_form_body")

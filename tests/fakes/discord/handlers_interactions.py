@@ -18,9 +18,11 @@ from tests.fakes.discord.constants import (
     MODAL,
     MODAL_SUBMIT,
     MSG_CHAT_INPUT_COMMAND,
+    MSG_CONTEXT_MENU_COMMAND,
     MSG_DEFAULT,
     UPDATE_MESSAGE,
 )
+from tests.fakes.discord.modals import ModalError, parse_modal
 from tests.fakes.discord.records import CallbackRecord, FakeInteraction, FakeMessage, RecordedRequest, Write
 from tests.fakes.discord.rest import Reject, check_sizes
 
@@ -72,6 +74,13 @@ class InteractionHandlers:
         if ctype not in allowed:
             raise reject("invalid_response_type")
         check_sizes(rec.files, handle.attachment_size_limit, reject)
+        if ctype == MODAL:
+            try:
+                handle.modal = parse_modal(payload.get("data"))
+            except ModalError as exc:
+                rejection = reject("invalid_form_body")
+                rejection.message = f"{rejection.message} ({exc})"
+                raise rejection from None
 
         resource: dict[str, Any] = {"type": ctype}
         info: dict[str, Any] = {"id": str(handle.id), "type": handle.type}
@@ -81,7 +90,7 @@ class InteractionHandlers:
                 channel_id=handle.channel_id,
                 guild_id=handle.guild_id,
                 author=self.bot_user,
-                mtype=MSG_CHAT_INPUT_COMMAND if handle.type == APPLICATION_COMMAND else MSG_DEFAULT,
+                mtype=_message_type(handle),
                 kind="original",
                 webhook_id=self.application_id,
                 interaction_id=handle.id,
@@ -185,3 +194,10 @@ class InteractionHandlers:
         msg.created = Write(rec.at, payload, rec.files)
         handle.followup_ids.append(msg.id)
         return 200, msg.to_json()
+
+
+def _message_type(handle: FakeInteraction) -> int:
+    """The type of a message answering an interaction: 20 for a slash command, 23 for a context menu."""
+    if handle.type != APPLICATION_COMMAND:
+        return MSG_DEFAULT
+    return MSG_CHAT_INPUT_COMMAND if handle.command_type == 1 else MSG_CONTEXT_MENU_COMMAND

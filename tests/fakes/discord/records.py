@@ -18,6 +18,7 @@ from tests.fakes.discord.constants import (
 from tests.fakes.discord.snowflakes import iso
 
 if TYPE_CHECKING:
+    from tests.fakes.discord.modals import FakeModal
     from tests.fakes.discord.server import FakeDiscord
 
 
@@ -69,6 +70,8 @@ class FakeAttachment:
     content_type: str
     url: str
     description: str | None = None
+    width: int | None = None  # images only (Discord fills both or neither)
+    height: int | None = None
 
     @property
     def size(self) -> int:
@@ -85,6 +88,8 @@ class FakeAttachment:
         }
         if self.description is not None:
             out["description"] = self.description
+        if self.width is not None and self.height is not None:
+            out.update(width=self.width, height=self.height)
         return out
 
 
@@ -201,6 +206,7 @@ class FakeInteraction:
         self.attempts: list[CallbackRecord] = []
         self.original_id: int | None = None
         self.followup_ids: list[int] = []
+        self.modal: FakeModal | None = None  # set when the bot answered with a modal (callback type 9)
 
     def __repr__(self) -> str:
         return f"<FakeInteraction id={self.id} type={self.type} callback={self.callback_type}>"
@@ -220,6 +226,11 @@ class FakeInteraction:
         return cb.type if cb else None
 
     @property
+    def command_type(self) -> int | None:
+        """data.type of an application command: 1 slash, 2 user context menu, 3 message context menu."""
+        return self.payload["data"].get("type") if self.type in (2, 4) else None
+
+    @property
     def original(self) -> FakeMessage | None:
         return self.fake.messages.get(self.original_id) if self.original_id else None
 
@@ -231,6 +242,12 @@ class FakeInteraction:
         """The first callback attempt (accepted or rejected)."""
         await self.fake.wait_for(lambda: self.attempts, timeout, f"a callback for interaction {self.id}")
         return self.attempts[0]
+
+    async def wait_modal(self, timeout: float = 5.0) -> FakeModal:  # noqa: ASYNC109
+        """The modal the bot answered with; AssertionError if its first callback was anything else."""
+        attempt = await self.wait_callback(timeout)
+        assert attempt.accepted and self.modal is not None, f"interaction {self.id} got no modal: {attempt}"
+        return self.modal
 
     async def wait_original(
         self,

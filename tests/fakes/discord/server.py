@@ -1,7 +1,7 @@
 """`FakeDiscord`: the state of one fake Discord and its lifecycle, composed of the pieces of this package.
 
-Each piece is a mixin over the state set up here: `World` (ids, users, guilds), `DispatchMixin` (the
-interaction test API), `GatewayMixin`, `RestMixin` (plumbing) with its `handlers_*`, and `MessageStore`.
+Each piece is a mixin over the state set up here: `World` (ids, users, guilds), `DispatchMixin`,
+`ModalDispatchMixin` and `MenuDispatchMixin` (the interaction test API), `GatewayMixin`, `RestMixin` (plumbing) with its `handlers_*`, and `MessageStore`.
 They stay methods of one object because tests and the queue benchmark subclass `FakeDiscord` and override
 its hooks (`_callback`, `_new_message`, `_apply`, `_finish`).
 """
@@ -27,6 +27,8 @@ from tests.fakes.discord.constants import (
     UPDATE_MESSAGE,
 )
 from tests.fakes.discord.dispatch import DispatchMixin
+from tests.fakes.discord.dispatch_menus import MenuDispatchMixin
+from tests.fakes.discord.dispatch_modals import ModalDispatchMixin
 from tests.fakes.discord.faults import Fault, FaultRule
 from tests.fakes.discord.gateway import Connection, GatewayMixin, Session
 from tests.fakes.discord.handlers_channels import ChannelHandlers
@@ -41,6 +43,8 @@ from tests.fakes.discord.world import World
 
 class FakeDiscord(
     DispatchMixin,
+    ModalDispatchMixin,
+    MenuDispatchMixin,
     GatewayMixin,
     RestMixin,
     CommandHandlers,

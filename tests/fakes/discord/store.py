@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.discord.constants import FLAG_EPHEMERAL, FLAG_LOADING
+from tests.fakes.discord.images import image_size
 from tests.fakes.discord.records import FakeAttachment, FakeMessage, UploadedFile
 
 
@@ -86,6 +87,7 @@ class MessageStore:
             upload.content_type if upload.content_type != "application/octet-stream" else guess_type(filename)
         )
         self.cdn[path] = (upload.data, ctype)
+        width, height = image_size(upload.data) or (None, None)
         return FakeAttachment(
             id=att_id,
             filename=filename,
@@ -93,6 +95,8 @@ class MessageStore:
             content_type=ctype,
             url=f"{self.base_url}/cdn/{path}",
             description=entry.get("description"),
+            width=width,
+            height=height,
         )
 
     async def _cdn(self, request: web.Request) -> web.Response:

@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 from tests.fakes.discord.constants import MSG_DEFAULT
-from tests.fakes.discord.records import FakeGuild, FakeMessage, Write
+from tests.fakes.discord.images import image_size
+from tests.fakes.discord.records import FakeGuild, FakeMessage, UploadedFile, Write
 from tests.fakes.discord.snowflakes import snowflake_at
+from tests.fakes.discord.store import guess_type
 
 
 class World:
@@ -86,8 +88,10 @@ class World:
         embeds: list[dict[str, Any]] | None = None,
         author: dict[str, Any] | None = None,
         flags: int = 0,
+        attachments: list[tuple[str, bytes]] | list[tuple[str, bytes, str]] | None = None,
     ) -> FakeMessage:
-        """Seed a message (e.g. one the bot posted before a restart, with its buttons)."""
+        """Seed a message (e.g. one the bot posted before a restart, with its buttons). `attachments`:
+        (filename, bytes[, content type]) each, served under /cdn; images get their width and height."""
         channel_id = channel_id or self.channel_id
         gid = self.channels.get(channel_id, {}).get("guild_id")
         msg = self._new_message(
@@ -99,9 +103,26 @@ class World:
             flags=flags,
         )
         payload = {"content": content, "components": components or [], "embeds": embeds or []}
-        self._apply(msg, payload, [], creating=True)
-        msg.created = Write(self.clock.monotonic(), payload, [])
+        files = [
+            UploadedFile(f"files[{i}]", a[0], a[2] if len(a) > 2 else guess_type(a[0]), a[1])
+            for i, a in enumerate(attachments or [])
+        ]
+        self._apply(msg, payload, files, creating=True)
+        msg.created = Write(self.clock.monotonic(), payload, files)
         return msg
+
+    def add_member_message(
+        self,
+        author: dict[str, Any] | str,
+        content: str = "",
+        *,
+        attachments: list[tuple[str, bytes]] | list[tuple[str, bytes, str]] | None = None,
+        channel_id: int | None = None,
+    ) -> FakeMessage:
+        """A message a member (not the bot) posted, e.g. an image to run a message command on: `author` is
+        a user object or a username; attachments as for add_message. The bot can't edit it (403/50005)."""
+        user = self.user(author) if isinstance(author, str) else author
+        return self.add_message(channel_id, content, author=user, attachments=attachments)
 
     def add_cdn_file(
         self, filename: str, data: bytes, content_type: str = "application/octet-stream"
@@ -111,7 +132,7 @@ class World:
         path = f"attachments/{att_id}/{filename}"
         self.cdn[path] = (data, content_type)
         url = f"{self.base_url}/cdn/{path}"
-        return {
+        out: dict[str, Any] = {
             "id": str(att_id),
             "filename": filename,
             "size": len(data),
@@ -119,3 +140,6 @@ class World:
             "url": url,
             "proxy_url": url,
         }
+        if size := image_size(data):
+            out.update(width=size[0], height=size[1])
+        return out
