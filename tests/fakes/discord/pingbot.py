@@ -1,5 +1,6 @@
 """The bot the fake's own tests drive: a real discord.py 2.7.1 `commands.Bot` with one command per behaviour
-(defer + edits + upload, late ack, ephemeral reply, follow-ups, modal, autocomplete, nested groups)."""
+(defer + edits + upload, late ack, ephemeral reply, follow-ups, modal, autocomplete, nested groups), and the
+modals and context menus of `pingbot_modals`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.pingbot_modals import add_modal_commands
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4  # small, recognisable bytes
 NONE = {"parse": []}
@@ -30,6 +32,9 @@ class Record:
     seen: list[discord.Interaction] = field(default_factory=list)
     expired: list[bool] = field(default_factory=list)
     gate: asyncio.Event = field(default_factory=asyncio.Event)
+    submitted: list[dict[str, Any]] = field(default_factory=list)  # modal values on_submit saw
+    messages: list[discord.Message] = field(default_factory=list)  # context-menu targets
+    downloads: list[bytes] = field(default_factory=list)
 
 
 class PingView(discord.ui.View):
@@ -201,6 +206,7 @@ def make_bot(rec: Record) -> commands.Bot:
         rec.done.append("quota")
 
     bot.tree.add_command(admin)
+    add_modal_commands(bot, rec)
 
     @bot.tree.error
     async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
