@@ -2,11 +2,12 @@
 
 from models.coordination import Lock, RateWindow
 from models.generation import Generation, GenerationStatus
+from models.preset import Preset
 from models.state import BotState
 from models.usage import DailySpend, DailyUsage
 from models.user import User
 
-__models__ = [User, Generation, DailyUsage, DailySpend, BotState, Lock, RateWindow]
+__models__ = [User, Generation, DailyUsage, DailySpend, BotState, Lock, RateWindow, Preset]
 __all__ = [
     "BotState",
     "DailySpend",
@@ -14,6 +15,7 @@ __all__ = [
     "Generation",
     "GenerationStatus",
     "Lock",
+    "Preset",
     "RateWindow",
     "User",
 ]
