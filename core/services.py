@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.accounts.admin import AdminService
+from core.accounts.presets import PresetService
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, load_catalog
 from core.errors import GenerationError
@@ -75,6 +76,7 @@ class Services:
     results: Results
     deliveries: DeliveryLedger
     admin: AdminService
+    presets: PresetService
     clock: Clock = REAL_CLOCK
 
     def queue_policy(self) -> QueuePolicy:
@@ -212,5 +214,6 @@ def assemble(
         Results(quotas, notify_after=settings.notify_after),
         DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep),
         AdminService(quotas, on_change=intake.gate.forget),
+        PresetService(intake),
         clock,
     )
