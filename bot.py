@@ -19,6 +19,7 @@ from discord.ext import commands
 from app.cli import main as cli_main
 from cogs.admin import AdminCog
 from cogs.history import HistoryCog, HistoryPageButton
+from cogs.presets import PresetsCog
 from cogs.quota import QuotaCog
 from cogs.ui.buttons import JOB_BUTTONS, JobButtonHandler
 from cogs.ui.display import JobDisplay
@@ -63,7 +64,7 @@ class VideoBot(commands.Bot):
         await self.add_cog(video)
         self.job_buttons = video
         await self.add_cog(AdminCog(self, self.services, self.jobs))
-        for cog in (HistoryCog, QuotaCog):
+        for cog in (HistoryCog, QuotaCog, PresetsCog):
             await self.add_cog(cog(self, self.services))
         self.add_dynamic_items(*JOB_BUTTONS, HistoryPageButton)
         self.tree.on_error = on_app_command_error

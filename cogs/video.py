@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.presets import preset_choices
 from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay
 from cogs.ui.embeds import info_embed, notice_embed, safe_text
 from cogs.ui.errors import answer_budget, send_ephemeral, within_answer_time
@@ -72,6 +73,7 @@ class VideoCog(commands.Cog, name="Video"):
         negative_prompt: app_commands.Range[str, 1, 500] | None = None,
         seed: app_commands.Range[int, 0, 4294967295] | None = None,
         image: discord.Attachment | None = None,
+        preset: app_commands.Range[str, 1, 32] | None = None,
     ) -> None:
         """Generate a video from a text prompt.
 
@@ -84,6 +86,7 @@ class VideoCog(commands.Cog, name="Video"):
             negative_prompt: What to avoid, for models that take it.
             seed: A number to make results repeatable, for models that take it.
             image: A first frame for models that animate an image (PNG, JPEG or WebP).
+            preset: One of your /presets (else your default preset); options you give here win.
         """
         params = GenerationParams(
             prompt=prompt,
@@ -103,13 +106,20 @@ class VideoCog(commands.Cog, name="Video"):
             )
             return
         requester = self._requester(interaction)
-        message_id = None
-        if image is not None:
-            prepared = await self._with_image(interaction, params, image)
-            if prepared is None:
-                return
-            params, message_id = prepared
+        if image is None:  # the preset is read and applied within the admission's answer time
+            await self.start_job(interaction, lambda: self.services.presets.admit(params, requester, preset))
+            return
+        prepared = await self._with_image(interaction, params, image, requester, preset)
+        if prepared is None:
+            return
+        params, message_id = prepared
         await self.start_job(interaction, lambda: self.intake.admit(params, requester), message_id=message_id)
+
+    @video.autocomplete("preset")
+    async def _preset_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await preset_choices(self.services, interaction.user.id, current)
 
     @video.autocomplete("model")
     async def _model_choices(
@@ -157,15 +167,25 @@ class VideoCog(commands.Cog, name="Video"):
         return Requester(interaction.user.id, interaction.guild_id, interaction.channel_id)
 
     async def _with_image(
-        self, interaction: discord.Interaction, params: GenerationParams, image: discord.Attachment
+        self,
+        interaction: discord.Interaction,
+        params: GenerationParams,
+        image: discord.Attachment,
+        requester: Requester,
+        preset: str | None,
     ) -> tuple[GenerationParams, int | None] | None:
-        """Refuse a request that can't work before downloading its image; the download may take longer
-        than Discord's 3 s, so the reply is deferred first and a refusal then takes its place.
-        The parameters with the image, and the id of the deferred reply."""
-        if (refusal := self.intake.check(params)) is not None:
-            await self._refuse(interaction, _text(refusal))
+        """Apply the preset and refuse a request that can't work before downloading its image; the
+        download may take longer than Discord's 3 s, so the reply is deferred first and a refusal then
+        takes its place. The parameters (preset applied) with the image, and the id of the deferred reply."""
+        resolve = self.services.presets.resolve(params, requester, preset)  # deferred if the database is slow
+        resolved = await within_answer_time(interaction, resolve, thinking=True)
+        refusal = resolved if isinstance(resolved, Refusal) else self.intake.check(resolved)
+        if refusal is not None:
+            refuse = self._refuse_in_place if interaction.response.is_done() else self._refuse
+            await refuse(interaction, _text(refusal))
             return None
-        deferred = await interaction.response.defer(thinking=True)
+        params = resolved
+        deferred = None if interaction.response.is_done() else await interaction.response.defer(thinking=True)
         try:
             data = await asyncio.wait_for(image.read(), IMAGE_READ_TIMEOUT)
         except (discord.HTTPException, TimeoutError):
