@@ -21,7 +21,7 @@ async def test_commands_are_pushed_once_and_not_again_when_unchanged(db, tmp_pat
             await services.aclose()
         assert len(fake.command_puts) == 1
         names = {c["name"] for c in fake.commands}
-        assert names == {"video", "history", "quota", "videoadmin"}
+        assert names == {"video", "history", "quota", "videoadmin", "presets"}
 
 
 async def test_dev_guild_gets_the_commands_instantly(db, tmp_path, monkeypatch):
