@@ -30,6 +30,8 @@ def history_embed(user_id: int, page: HistoryPage) -> discord.Embed:
             link = f" · [message](https://discord.com/channels/{job.guild_id or '@me'}/{job.channel_id}/{job.message_id})"
         elif job.deleted:
             link = " · message deleted"
+        if job.parent_id is not None:
+            link += f" · {job.relation} of #{job.parent_id}"
         embed.add_field(
             name=f"{STATUS_ICONS[job.status]} #{job.id} · {job.status.value}",
             value=(

@@ -78,6 +78,9 @@ class Generation(Model):
     # The provider should be told to stop this job (cancelled, abandoned or timed out): the next try is due
     # then. Set in the same update as the status change, cleared once the provider has answered.
     provider_cancel_at = fields.DatetimeField(null=True)
+    # Lineage: the job this one was made from, and how (regenerate; later remix, extend, variant...).
+    parent_id = fields.BigIntField(null=True)
+    relation = fields.CharField(max_length=16, null=True)
 
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -93,4 +96,5 @@ class Generation(Model):
             ("status", "lease_expires_at"),
             ("delivered_at", "completed_at"),  # the delivery sweep's "finished, not yet shown"
             ("provider_cancel_at",),  # the provider-cancel sweep's "still to be told"
+            ("parent_id",),  # a job's children (Info, /history)
         )

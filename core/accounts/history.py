@@ -30,6 +30,8 @@ class JobSummary:
     deleted: bool
     error_type: str | None
     undeliverable: bool = False  # finished, but Discord would not take the result
+    parent_id: int | None = None  # made from this job ...
+    relation: str | None = None  # ... this way (regenerate, ...)
 
     @classmethod
     def of(cls, gen: Generation) -> JobSummary:
@@ -37,6 +39,7 @@ class JobSummary:
         return cls(
             gen.id, gen.user_id, gen.status, gen.prompt, gen.model, gen.video_seconds, gen.created_at,
             gen.guild_id, gen.channel_id, gen.message_id, gen.deleted, gen.error_type, gen.undeliverable,
+            gen.parent_id, gen.relation,
         )  # fmt: skip
 
 

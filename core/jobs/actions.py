@@ -18,7 +18,7 @@ from core.jobs.info import JobInfo, job_info
 from core.jobs.intake import Admitted, Intake, Refusal
 from core.jobs.requests import params_again
 from core.jobs.runner import JobRunner
-from core.jobs.views import JobView, Requester
+from core.jobs.views import JobView, Lineage, Requester
 from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db_retry import retry_db
 from core.validation import MAX_SEED
@@ -101,12 +101,12 @@ class JobActions:
             params = await params_again(job.prompt, job.model, job.config, seed=seed)
         except GenerationError as exc:
             return Refusal.of(exc)
-        return await self.intake.admit(params, requester)
+        return await self.intake.admit(params, requester, parent=Lineage(job_id, "regenerate"))
 
     async def info(self, job_id: int) -> JobInfo | None:
         """Everything a job ran with (the seed too), its cost, timings and the line that repeats it."""
         job = await store.find(job_id)
-        return job_info(job) if job is not None else None
+        return job_info(job, await store.children(job_id)) if job is not None else None
 
     async def delete(self, job_id: int, actor: Actor) -> Outcome:
         """Mark the job's message deleted (its requester, a moderator or an admin); history keeps the job."""

@@ -24,8 +24,8 @@ class JobInfo:
     command: str
 
 
-def job_info(job: JobView) -> JobInfo:
-    """The Info of a job (any status)."""
+def job_info(job: JobView, children: list[tuple[int, str]] | None = None) -> JobInfo:
+    """The Info of a job (any status); `children` are (id, relation) of the jobs made from it."""
     cfg = job.config
     seed = cfg.get("seed")
     fields = [
@@ -47,6 +47,10 @@ def job_info(job: JobView) -> JobInfo:
     if timings:
         fields.append(("Timings", " · ".join(timings)))
     fields.append(("Requested", f"<t:{int(job.created_at.timestamp())}:f> by <@{job.user_id}>"))
+    if job.parent_id is not None:
+        fields.append(("Made from", f"#{job.parent_id} ({job.relation})"))
+    if children:
+        fields.append(("Made from it", ", ".join(f"#{i} ({r})" for i, r in children)))
     return JobInfo(f"Job #{job.id}", fields, video_command(job))
 
 

@@ -30,7 +30,7 @@ from core.errors import ErrorCategory, GenerationError
 from core.jobs import transitions
 from core.jobs.gate import AdmissionGate
 from core.jobs.requests import config_of, store_image
-from core.jobs.views import DeliveryTarget, JobView, Requester
+from core.jobs.views import DeliveryTarget, JobView, Lineage, Requester
 from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
@@ -128,7 +128,9 @@ class Intake:
 
     # ---- admission ---------------------------------------------------------------------------
 
-    async def admit(self, params: GenerationParams, requester: Requester) -> Admitted | Refusal:
+    async def admit(
+        self, params: GenerationParams, requester: Requester, *, parent: Lineage | None = None
+    ) -> Admitted | Refusal:
         """Validate, reserve quota and spend, and record the job `pending` — or refuse, changing nothing."""
         try:
             request = self.validate(params)
@@ -144,7 +146,7 @@ class Intake:
             if (known := self.gate.known_refusal(user_id, *size)) is not None:
                 return Refusal.of(known)
             try:
-                gen = await self._record(request, requester)
+                gen = await self._record(request, requester, parent)
             except GenerationError as exc:
                 self.gate.remember(user_id, exc, *size)
                 log.info("request from user %s refused: %s", user_id, exc.detail)
@@ -154,7 +156,9 @@ class Intake:
         )
         return Admitted(JobView.of(gen), request)
 
-    async def _record(self, request: VideoRequest, requester: Requester) -> Generation:
+    async def _record(
+        self, request: VideoRequest, requester: Requester, parent: Lineage | None = None
+    ) -> Generation:
         if await get_state(PAUSED_KEY):
             raise GenerationError(ErrorCategory.PAUSED, "an admin paused new videos")
         spec = request.model
@@ -184,6 +188,8 @@ class Intake:
                     video_seconds=request.duration,
                     estimated_cost_usd=cost,
                     quota_day=day,
+                    parent_id=parent.parent_id if parent else None,
+                    relation=parent.relation if parent else None,
                 )
         except BaseException:
             if "image_path" in config:

@@ -70,3 +70,9 @@ async def provider_cancels_due(now: dt.datetime, limit: int) -> list[int]:
         .limit(limit)
         .values_list("id", flat=True)
     )
+
+
+async def children(job_id: int) -> list[tuple[int, str]]:
+    """(id, relation) of the jobs made from this one, oldest first."""
+    rows = await Generation.filter(parent_id=job_id).order_by("id").values_list("id", "relation")
+    return [(int(i), str(r)) for i, r in rows]

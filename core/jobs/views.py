@@ -38,6 +38,14 @@ class DeliveryTarget:
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """Where a new job comes from: the job it was made from, and how."""
+
+    parent_id: int
+    relation: str  # "regenerate" (later: remix, extend, variant)
+
+
+@dataclass(frozen=True)
 class JobView:
     """One job as the product shows it."""
 
@@ -62,6 +70,8 @@ class JobView:
     undeliverable: bool
     target: DeliveryTarget | None
     timings: dict[str, float] = field(default_factory=dict)  # stage name -> seconds (submit, processing...)
+    parent_id: int | None = None  # the job this one was made from ...
+    relation: str | None = None  # ... and how: "regenerate" (later remix, extend, variant)
 
     @property
     def is_demo(self) -> bool:
@@ -108,6 +118,8 @@ class JobView:
             undeliverable=gen.undeliverable,
             target=target,
             timings=dict(gen.stage_timings or {}),
+            parent_id=gen.parent_id,
+            relation=gen.relation,
         )
 
 

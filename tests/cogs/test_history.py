@@ -241,3 +241,19 @@ async def test_an_unexpected_error_while_turning_the_page_gets_an_ephemeral_repl
     cb = await handle.wait_callback(timeout=3.5)
     assert cb.type == 4 and cb.data["flags"] & FLAG_EPHEMERAL
     assert re.search(r"Error id: `[0-9a-f]{8}`", embeds_text(cb.data["embeds"]))
+
+
+async def test_a_regenerated_job_names_the_job_it_was_made_from(discord_env):
+    h = discord_env
+    alice = user_id(h, "alice")
+    [parent] = await seed_history(alice, 1)
+    await seed_job(
+        alice,
+        prompt="again",
+        created_at=BASE + dt.timedelta(minutes=5),
+        parent_id=parent,
+        relation="regenerate",
+    )
+    fields = job_fields((await history(h)).original)
+    assert fields[0]["value"].endswith(f"regenerate of #{parent}")
+    assert "of #" not in fields[1]["value"]

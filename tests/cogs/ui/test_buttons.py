@@ -109,6 +109,11 @@ async def test_regenerate_starts_a_new_charged_job_in_a_new_message(discord_env)
 
     assert again.callback.type == 5
     new = await h.finished(again)
+    child = await Generation.get(id=job_id_of(new))
+    assert (child.parent_id, child.relation) == (job_id_of(old), "regenerate")  # the lineage is kept
+    parent_info = info_fields(await click(h, old.id, "info"))
+    assert parent_info["Made from it"] == f"#{child.id} (regenerate)"
+    assert info_fields(await click(h, new.id, "info"))["Made from"] == f"#{job_id_of(old)} (regenerate)"
     assert new.id != old.id and not new.ephemeral
     assert job_id_of(new) != job_id_of(old)
     assert new.attachments and title(new) == "✅ Video ready"
