@@ -145,6 +145,22 @@ class VideoCog(commands.Cog, name="Video"):
             if typed in a or typed in ASPECT_NAMES.get(a, "")
         ][:25]
 
+    @video.autocomplete("duration")
+    async def _duration_choices(
+        self, interaction: discord.Interaction, current: object
+    ) -> list[app_commands.Choice[int]]:
+        """The chosen model's lengths, each with its estimated cost at the chosen resolution."""
+        spec = self._spec_in(interaction)
+        resolution = getattr(interaction.namespace, "resolution", None)
+        if resolution not in spec.resolutions:
+            resolution = spec.default_resolution
+        typed = str(current or "").strip()
+        return [
+            app_commands.Choice(name=f"{d} s · est. ${spec.estimate_cost(d, resolution):.2f}", value=d)
+            for d in spec.durations
+            if str(d).startswith(typed)
+        ][:25]
+
     @video.autocomplete("resolution")
     async def _resolution_choices(
         self, interaction: discord.Interaction, current: str

@@ -9,6 +9,7 @@ import io
 
 import av
 
+from core.catalog import load_catalog
 from models import DailyUsage, Generation
 from tests.cogs.conftest import embeds_text, open_harness
 from tests.fakes.clock import ManualClock
@@ -83,3 +84,13 @@ async def test_a_demo_video_in_21_9_has_that_shape(discord_env):
     with av.open(io.BytesIO(msg.attachments[0].data)) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (840, 360)
+
+
+async def test_duration_choices_are_the_chosen_models_lengths_with_their_cost(discord_env):
+    h = discord_env
+    demo = [c["value"] for c in await choices(h, {"model": "demo", "duration": ""}, "duration")]
+    assert demo == list(load_catalog().get("demo").durations)
+    veo = await choices(h, {"model": "veo-3.1", "resolution": "1080p", "duration": "8"}, "duration")
+    spec = load_catalog().get("veo-3.1")
+    assert [c["value"] for c in veo] == [8]
+    assert veo[0]["name"] == f"8 s · est. ${spec.estimate_cost(8, '1080p'):.2f}"
