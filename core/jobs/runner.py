@@ -171,10 +171,11 @@ class JobRunner:
             log.exception("job %s: unexpected error", gen.id)
             await self._fail(gen, lease, GenerationError(ErrorCategory.UNKNOWN, repr(exc)), None)
 
-    async def expected_latency(self, spec: ModelSpec) -> float:
-        """Seconds this model's jobs take to process here, learned once enough have completed."""
+    async def learned_latency(self, spec: ModelSpec) -> tuple[float, list[float]]:
+        """Seconds this model's jobs take to process here (learned once enough have completed, else the
+        catalog's prior), and the processing times it was learned from."""
         samples = await store.processing_times(spec.name, LATENCY_SAMPLE_SIZE)
-        return expected_latency(spec.expected_latency_s, samples)
+        return expected_latency(spec.expected_latency_s, samples), samples
 
     # ---- steps -----------------------------------------------------------------------------
 
@@ -269,10 +270,7 @@ class JobRunner:
         ref: JobRef,
         reporter: ProgressReporter,
     ) -> VideoSource:
-        samples = await self._db(
-            "read latencies", lambda: store.processing_times(spec.name, LATENCY_SAMPLE_SIZE)
-        )
-        expected = expected_latency(spec.expected_latency_s, samples)
+        expected, samples = await self._db("read latencies", lambda: self.learned_latency(spec))
         limit = max(MIN_POLL_TIMEOUT, POLL_TIMEOUT_FACTOR * expected)
         waited_before = (self._now() - gen.submitted_at).total_seconds() if gen.submitted_at else 0.0
         began = self._monotonic() - max(0.0, waited_before)

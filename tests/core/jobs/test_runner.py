@@ -126,11 +126,11 @@ async def test_learned_latency_replaces_the_prior_after_five_jobs(db, jobs):
             stage_timings={"processing": seconds},
             completed_at=dt.datetime.now(dt.UTC),
         )
-    assert await jobs.runner.expected_latency(spec) == 30
+    assert (await jobs.runner.learned_latency(spec))[0] == 30
 
 
 async def test_prior_is_used_with_fewer_than_five_samples(db, jobs):
-    assert await jobs.runner.expected_latency(CATALOG.get("omni-1.2-flash")) == 60
+    assert (await jobs.runner.learned_latency(CATALOG.get("omni-1.2-flash")))[0] == 60
 
 
 async def test_rate_limited_submit_is_retried_after_retry_after(db, jobs, provider, clock):
