@@ -128,8 +128,19 @@ async def test_a_storm_of_commands_from_one_user_gets_only_private_refusals(db, 
             )
         )
         callbacks = await asyncio.gather(*(handle.wait_callback() for handle in handles))
-        assert await eventually(lambda: Generation.filter(status__in=["queued", "processing"]).count()) == 10
-        assert await Generation.all().count() == 10
+
+        async def admissions_settled() -> bool:  # no job left pending (published, or withdrawn)
+            return await Generation.filter(status="pending").count() == 0 and await Generation.all().exists()
+
+        await eventually(admissions_settled)
+        live = await Generation.filter(status__in=["queued", "processing"]).count()
+        # The quota admits 10. On a loaded machine some of the 1000 callbacks reach Discord after its
+        # 3 s: those jobs are withdrawn (cancelled, refunded) and their quota may go to a later command.
+        # Either way the quota is never exceeded and nothing withdrawn is charged.
+        assert 1 <= live <= 10
+        withdrawn = await Generation.exclude(status__in=["queued", "processing"]).all()
+        assert all(g.status is GenerationStatus.CANCELLED and g.refunded for g in withdrawn)
+        assert (await DailyUsage.get(user_id=int(alice["id"]))).videos == live
 
         def private(handle, cb) -> bool:
             if cb.type == 4:  # refused at once
@@ -143,7 +154,7 @@ async def test_a_storm_of_commands_from_one_user_gets_only_private_refusals(db, 
             refusals = [
                 (hd, cb) for hd, cb in zip(handles, callbacks, strict=True) if hd.original_id not in jobs
             ]
-            return len(refusals) == n - 10 and all(private(hd, cb) for hd, cb in refusals if cb.accepted)
+            return len(refusals) == n - live and all(private(hd, cb) for hd, cb in refusals if cb.accepted)
 
         await eventually(every_refusal_private)
         public = [m for m in h.fake.messages.values() if not m.deleted and not m.flags & FLAG_EPHEMERAL]
