@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import unicodedata
 from dataclasses import dataclass
 
@@ -13,6 +14,13 @@ from core.providers.base import VideoRequest
 MAX_PROMPT_CHARS = 2000
 MAX_NEGATIVE_PROMPT_CHARS = 500
 MAX_SEED = 2**32 - 1
+
+
+def random_seed() -> int:
+    """A seed for a model that takes one when the request named none (recorded, so it can be reused)."""
+    return random.randrange(MAX_SEED + 1)
+
+
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 

@@ -7,7 +7,6 @@ outcome; nothing here waits on a provider: a cancel at the provider runs in the 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from core.jobs.runner import JobRunner
 from core.jobs.views import JobView, Lineage, Requester
 from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db_retry import retry_db
-from core.validation import MAX_SEED
+from core.validation import random_seed
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class JobActions:
         runner: JobRunner,
         *,
         clock: Clock = REAL_CLOCK,
-        new_seed: Callable[[], int] = lambda: random.randrange(MAX_SEED + 1),
+        new_seed: Callable[[], int] = random_seed,
     ) -> None:
         self.intake = intake
         self.runner = runner

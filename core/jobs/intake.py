@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
 from core.providers.base import VideoRequest
-from core.validation import MAX_SEED, GenerationParams, resolve_model, validate
+from core.validation import GenerationParams, random_seed, resolve_model, validate
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ class Intake:
         now: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        new_seed: Callable[[], int] = lambda: random.randrange(MAX_SEED + 1),
+        new_seed: Callable[[], int] = random_seed,
     ) -> None:
         self._new_seed = new_seed
         self.catalog = catalog
