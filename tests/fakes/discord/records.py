@@ -240,7 +240,10 @@ class FakeInteraction:
 
     async def wait_callback(self, timeout: float = 5.0) -> CallbackRecord:  # noqa: ASYNC109
         """The first callback attempt (accepted or rejected)."""
-        await self.fake.wait_for(lambda: self.attempts, timeout, f"a callback for interaction {self.id}")
+        # only a request to the fake can add a callback: no polling (a storm test has 1000 of these waits)
+        await self.fake.wait_for(
+            lambda: self.attempts, timeout, f"a callback for interaction {self.id}", poll=None
+        )
         return self.attempts[0]
 
     async def wait_modal(self, timeout: float = 5.0) -> FakeModal:  # noqa: ASYNC109
@@ -258,7 +261,9 @@ class FakeInteraction:
             msg = self.original
             return msg if msg is not None and predicate(msg) else None
 
-        return await self.fake.wait_for(check, timeout, f"the original message of interaction {self.id}")
+        return await self.fake.wait_for(
+            check, timeout, f"the original message of interaction {self.id}", poll=None
+        )
 
 
 Interaction = FakeInteraction

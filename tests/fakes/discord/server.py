@@ -40,6 +40,8 @@ from tests.fakes.discord.snowflakes import RealClock
 from tests.fakes.discord.store import MessageStore
 from tests.fakes.discord.world import World
 
+POLL_EVERY = 0.05  # seconds between wait_for()'s checks when nothing reaches the fake
+
 
 class FakeDiscord(
     DispatchMixin,
@@ -136,7 +138,7 @@ class FakeDiscord(
         self._sessions: dict[str, Session] = {}
         self._active: Session | None = None
         self._connections: set[Connection] = set()
-        self._cond: asyncio.Condition | None = None
+        self._changed: asyncio.Event | None = None  # set (and replaced) on every request and frame
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._routes = self._build_routes()
@@ -163,7 +165,7 @@ class FakeDiscord(
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._cond = asyncio.Condition()
+        self._changed = asyncio.Event()
 
     async def stop(self) -> None:
         self._closing.set()
@@ -219,30 +221,37 @@ class FakeDiscord(
     # ------------------------------------------------------------------ waiting and queries
 
     async def _notify(self) -> None:
-        if self._cond is None:
-            return
-        async with self._cond:
-            self._cond.notify_all()
+        """Wake every wait_for(): hand the current event to them and start a new one."""
+        if self._changed is not None:
+            changed, self._changed = self._changed, asyncio.Event()
+            changed.set()
 
     async def wait_for(
         self,
         predicate: Callable[[], Any],
         timeout: float = 5.0,  # noqa: ASYNC109
         what: str = "condition",
+        *,
+        poll: float | None = POLL_EVERY,
     ) -> Any:
         """Wait until `predicate()` is truthy (re-checked after every request and gateway frame, and every
-        20 ms); return its value."""
-        assert self._cond is not None, "FakeDiscord is not started"
-        try:
-            async with asyncio.timeout(timeout):
-                async with self._cond:
-                    while not (result := predicate()):
-                        # woken by every request/frame; also polls, for predicates on the bot's own state
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._cond.wait(), 0.02)
-                    return result
-        except TimeoutError:
-            raise TimeoutError(f"FakeDiscord: timed out after {timeout}s waiting for {what}") from None
+        `poll` seconds for predicates on the bot's own state; None when only what reaches the fake can
+        make it true); return its value.
+
+        No lock: a thousand waiters (one per interaction of a storm test) each wait on the same event,
+        without a task per wait or a lock to take back on waking or on cancellation."""
+        assert self._changed is not None, "FakeDiscord is not started"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (result := predicate()):
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError(f"FakeDiscord: timed out after {timeout}s waiting for {what}")
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left if poll is None else min(left, poll)):
+                    await changed.wait()
+        return result
 
     def edits(self, message_id: int) -> list[Write]:
         """Every edit of a message (not its creation), oldest first: (at, payload, files)."""

@@ -94,7 +94,8 @@ async def test_type4_reply_ephemeral_and_mentions(fake: FakeDiscord, bot: comman
     assert callback.type == 4 and callback.data["flags"] == FLAG_EPHEMERAL
     msg = handle.original
     assert msg is not None and msg.ephemeral and msg.content == "echo hi @everyone"
-    assert rec.seen[0].response.is_done()
+    # the fake records the callback before its answer reaches the bot, which then marks the response done
+    await fake.wait_for(rec.seen[0].response.is_done, 2, "discord.py to mark the response done")
     [(request, payload)] = fake.message_payloads()
     assert payload["allowed_mentions"] == NONE and request.template.endswith("/callback")
     assert request.response["resource"]["message"]["id"] == str(msg.id)
