@@ -103,6 +103,12 @@ class VideoBot(commands.Bot):
         if self.worker is not None:
             await self.worker.stop()
         await self.loops.stop()
+        # discord.py waits guild_ready_timeout after READY before announcing `ready`, and close() leaves
+        # that wait running: stopped within it (say, just after a reconnect), it would fire into the
+        # closed client and log a traceback. End it with the client.
+        ready = getattr(self._connection, "_ready_task", None)
+        if ready is not None:
+            ready.cancel()
         await super().close()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from discord.ext import commands
 
-from bot import create_bot
+from bot import VideoBot, create_bot
 from cogs.admin import AdminCog
 from core.services import build_services
 from tests.cogs.conftest import make_settings, start_bot, stop_bot
@@ -51,3 +53,22 @@ async def test_shard_count_makes_an_auto_sharded_bot(tmp_path):
         bot = create_bot(services)
         assert isinstance(bot, commands.AutoShardedBot) and bot.shard_count == 2
         await services.aclose()
+
+
+async def test_a_stop_right_after_connecting_leaves_no_ready_event_behind(db, tmp_path, monkeypatch):
+    """discord.py announces `ready` only after waiting guild_ready_timeout for GUILD_CREATEs; a SIGTERM
+    within that wait (say, just after a gateway reconnect) must not leave that task to fire into a
+    closed client (it raised AttributeError, "Task exception was never retrieved", in the log)."""
+    async with FakeDiscord() as fake:
+        fake.patch_discord(monkeypatch)
+        services = build_services(make_settings(tmp_path, fake))
+        bot = VideoBot(services, guild_ready_timeout=0.3)
+        task = asyncio.create_task(bot.start(fake.token))
+        try:
+            # discord.py's delayed `ready`, waiting out guild_ready_timeout after READY
+            waiting = await fake.wait_for(lambda: bot._connection._ready_task, 5, "READY to be handled")
+        finally:
+            await stop_bot(bot, task)
+            await services.aclose()
+        await asyncio.wait({waiting}, timeout=2)
+        assert waiting.done() and (waiting.cancelled() or waiting.exception() is None), waiting
