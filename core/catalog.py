@@ -13,6 +13,9 @@ DEFAULT_CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 PROVIDERS = ("demo", "gemini", "vertex", "fal")
 AUDIO_MODES = ("always", "optional", "off", "none")
 DURATION_FORMATS = ("seconds_suffix", "string", "integer")
+EXTENSION_MODES = ("native", "last_frame", "none")
+EXTENSION_OUTPUTS = ("continuation", "whole")
+NATIVE_EXTENSION_PROVIDERS = ("gemini", "vertex")  # the providers whose request can carry a video
 KNOWN_RESOLUTIONS = ("360p", "480p", "540p", "720p", "1080p", "4k")
 KNOWN_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
 
@@ -63,19 +66,37 @@ class ModelSpec:
     retires: dt.date | None = None  # the first UTC day the model is no longer offered
     replaced_by: str | None = None  # the catalog entry that takes its requests
     confirmed: bool = True  # False: only third parties report this model / id
+    end_frame: bool = False  # takes a last frame (and so can loop: first frame = last frame)
+    end_frame_field: str = "end_image_url"  # fal: the image endpoint's last-frame field
+    extension: str = "none"  # native | last_frame | none: how Extend continues a clip
+    extension_durations: tuple[int, ...] = ()  # seconds one Extend may add (default: durations)
+    extension_max_s: int = 0  # longest clip Extend may reach, in seconds (0: no Extend)
+    extension_output: str = "continuation"  # native only: continuation | whole (the API returns all)
+    usd_per_second_silent: dict[str, float] | None = None  # audio optional: the price without sound
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retired(self, today: dt.date) -> bool:
         """True from the retire day (UTC) on: hidden, refused, flagged by doctor."""
         return self.retires is not None and today >= self.retires
 
-    def price_per_second(self, resolution: str) -> float:
-        """USD per generated second at `resolution`."""
-        return self.usd_per_second.get(resolution, self.usd_per_second["default"])
+    def price_per_second(self, resolution: str, *, audio: bool = True) -> float:
+        """USD per generated second at `resolution` (without sound: the silent price, where one is set)."""
+        table = self.usd_per_second if audio or not self.usd_per_second_silent else self.usd_per_second_silent
+        return table.get(resolution, table["default"])
 
-    def estimate_cost(self, duration: int, resolution: str) -> float:
+    def estimate_cost(self, duration: int, resolution: str, *, audio: bool = True) -> float:
         """Estimated USD for one video of `duration` seconds."""
-        return round(self.price_per_second(resolution) * duration, 4)
+        return round(self.price_per_second(resolution, audio=audio) * duration, 4)
+
+    @property
+    def can_extend(self) -> bool:
+        """Whether Extend is offered on this model's clips."""
+        return self.extension != "none" and self.extension_max_s > 0
+
+    @property
+    def extension_steps(self) -> tuple[int, ...]:
+        """The seconds one Extend may add."""
+        return self.extension_durations or self.durations
 
     def describe_limits(self) -> str:
         """One line: durations, aspect ratios, resolutions and price, for pickers and errors."""
@@ -216,23 +237,20 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
     if audio == "off" and provider != "fal":
         raise fail("audio", "'off' (ask the model for no sound) is only supported for fal models")
 
-    price = need("usd_per_second", (int, float, dict))
-    if isinstance(price, dict):
-        prices = {}
-        for key, value in price.items():
-            if key != "default" and key not in resolutions:
-                raise fail("usd_per_second", f"{key!r} is not one of this model's resolutions")
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise fail("usd_per_second", f"price for {key!r} must be a number >= 0")
-            prices[key] = float(value)
-        missing = [r for r in resolutions if r not in prices]
-        if missing and "default" not in prices:
-            raise fail("usd_per_second", f"no price for {', '.join(missing)} and no 'default'")
-        prices.setdefault("default", prices.get(resolutions[0], 0.0))
-    else:
-        if price < 0:
-            raise fail("usd_per_second", "must be >= 0")
-        prices = {"default": float(price)}
+    prices = _prices(
+        need("usd_per_second", (int, float, dict)), resolutions, lambda p: fail("usd_per_second", p)
+    )
+    silent = None
+    if "usd_per_second_silent" in e:
+        if audio != "optional":
+            raise fail(
+                "usd_per_second_silent", "only a model whose audio is 'optional' can be asked for silence"
+            )
+        silent = _prices(
+            need("usd_per_second_silent", (int, float, dict)),
+            resolutions,
+            lambda p: fail("usd_per_second_silent", p),
+        )
 
     latency = need("expected_latency_s", (int, float))
     if latency <= 0:
@@ -270,6 +288,30 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
     image_field = opt("image_field", str, "image_url")
     if not image_field.isidentifier():
         raise fail("image_field", f"{image_field!r} is not a field name (e.g. image_url)")
+    end_frame = opt("end_frame", bool, False)
+    if end_frame and not image_input:
+        raise fail("end_frame", "a last frame needs image_input = true (a loop starts and ends on the image)")
+    end_frame_field = opt("end_frame_field", str, "end_image_url")
+    if not end_frame_field.isidentifier():
+        raise fail("end_frame_field", f"{end_frame_field!r} is not a field name (e.g. end_image_url)")
+    extension = opt("extension", str, "none")
+    if extension not in EXTENSION_MODES:
+        raise fail("extension", f"{extension!r} is not one of {', '.join(EXTENSION_MODES)}")
+    if extension == "last_frame" and not image_input:
+        raise fail("extension", "'last_frame' continues from an image: it needs image_input = true")
+    if extension == "native" and provider not in NATIVE_EXTENSION_PROVIDERS:
+        raise fail("extension", f"'native' is built for {', '.join(NATIVE_EXTENSION_PROVIDERS)} models only")
+    steps = opt("extension_durations", list, [])
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in steps):
+        raise fail("extension_durations", "must be a list of positive whole seconds")
+    if extension == "last_frame" and set(steps) - set(durations):
+        raise fail("extension_durations", "a last-frame extension is a clip: use this model's durations")
+    extension_max = opt("extension_max_s", int, 0)
+    if extension != "none" and extension_max <= min(steps or durations):
+        raise fail("extension_max_s", "must be longer than one extension step")
+    extension_output = opt("extension_output", str, "continuation")
+    if extension_output not in EXTENSION_OUTPUTS:
+        raise fail("extension_output", f"{extension_output!r} is not one of {', '.join(EXTENSION_OUTPUTS)}")
     retires = _day(e.get("retires"), lambda problem: fail("retires", problem))
     replaced_by = opt("replaced_by", str, None)
     if replaced_by is not None and retires is None:
@@ -307,8 +349,35 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         retires=retires,
         replaced_by=replaced_by,
         confirmed=opt("confirmed", bool, True),
+        end_frame=end_frame,
+        end_frame_field=end_frame_field,
+        extension=extension,
+        extension_durations=tuple(sorted(set(steps))),
+        extension_max_s=extension_max,
+        extension_output=extension_output,
+        usd_per_second_silent=silent,
         extra=opt("extra", dict, {}),
     )
+
+
+def _prices(price: Any, resolutions: tuple[str, ...], fail: Any) -> dict[str, float]:
+    """A price (one number, or a table per resolution with an optional "default") as a table."""
+    if not isinstance(price, dict):
+        if price < 0:
+            raise fail("must be >= 0")
+        return {"default": float(price)}
+    prices = {}
+    for key, value in price.items():
+        if key != "default" and key not in resolutions:
+            raise fail(f"{key!r} is not one of this model's resolutions")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise fail(f"price for {key!r} must be a number >= 0")
+        prices[key] = float(value)
+    missing = [r for r in resolutions if r not in prices]
+    if missing and "default" not in prices:
+        raise fail(f"no price for {', '.join(missing)} and no 'default'")
+    prices.setdefault("default", prices.get(resolutions[0], 0.0))
+    return prices
 
 
 def _day(value: Any, fail: Any) -> dt.date | None:

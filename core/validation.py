@@ -38,6 +38,10 @@ class GenerationParams:
     seed: int | None = None
     image: bytes | None = None
     image_mime_type: str | None = None
+    last_frame: bytes | None = None
+    last_frame_mime_type: str | None = None
+    loop: bool = False  # the first frame is also the last
+    audio: bool | None = None  # None: the model's way (sound unless its audio is "off" or "none")
 
 
 def clean_text(text: str) -> str:
@@ -123,12 +127,8 @@ def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
     if params.image is not None:
         if not spec.image_input:
             raise invalid(f"image: {spec.name} does not take an image")
-        if params.image_mime_type not in IMAGE_TYPES:
-            raise invalid(
-                f"image: type {params.image_mime_type or 'unknown'} is not allowed; use PNG, JPEG or WebP"
-            )
-        if len(params.image) > MAX_IMAGE_BYTES:
-            raise invalid(f"image: {len(params.image)} bytes is more than {MAX_IMAGE_BYTES} allowed")
+        _check_image("image", params.image, params.image_mime_type)
+    last_frame, last_mime = _end_frame(params, spec)
 
     return VideoRequest(
         prompt=prompt,
@@ -140,7 +140,46 @@ def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
         seed=seed,
         image=params.image,
         image_mime_type=params.image_mime_type if params.image is not None else None,
+        last_frame=last_frame,
+        last_frame_mime_type=last_mime,
+        audio=_audio(params.audio, spec),
     )
+
+
+def _check_image(field: str, data: bytes, mime_type: str | None) -> None:
+    if mime_type not in IMAGE_TYPES:
+        raise invalid(f"{field}: type {mime_type or 'unknown'} is not allowed; use PNG, JPEG or WebP")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise invalid(f"{field}: {len(data)} bytes is more than {MAX_IMAGE_BYTES} allowed")
+
+
+def _end_frame(params: GenerationParams, spec: ModelSpec) -> tuple[bytes | None, str | None]:
+    """The closing frame: the given last frame, or the first frame again for a loop."""
+    if params.last_frame is None and not params.loop:
+        return None, None
+    field = "loop" if params.loop else "last_frame"
+    if not spec.end_frame:
+        raise invalid(f"{field}: {spec.name} does not take a last frame")
+    if params.image is None:
+        raise invalid(f"{field}: needs a first frame too (the image option)")
+    if params.loop:
+        if params.last_frame is not None:
+            raise invalid("loop: a loop ends on its first frame; leave last_frame out")
+        return params.image, params.image_mime_type
+    _check_image("last_frame", params.last_frame, params.last_frame_mime_type)
+    return params.last_frame, params.last_frame_mime_type
+
+
+def _audio(asked: bool | None, spec: ModelSpec) -> bool:
+    """Whether the request asks for sound: the model's way unless the user chose and the model lets them."""
+    makes_sound = spec.audio in ("always", "optional")
+    if asked is None or asked == makes_sound:
+        return makes_sound
+    if spec.audio == "optional":
+        return asked
+    if spec.audio == "always":
+        raise invalid(f"audio: {spec.name} always makes sound; pick a model whose audio is optional")
+    raise invalid(f"audio: {spec.name} makes no sound; pick a model that does")
 
 
 def _list(values: tuple) -> str:

@@ -138,7 +138,10 @@ class Intake:
         if request.seed is None and request.model.seed:  # chosen and recorded: the result can be remade
             request = dataclasses.replace(request, seed=self._new_seed())
         user_id = requester.user_id
-        size = (request.duration, request.model.estimate_cost(request.duration, request.resolution))
+        size = (
+            request.duration,
+            request.model.estimate_cost(request.duration, request.resolution, audio=request.audio),
+        )
         if (known := self.gate.known_refusal(user_id, *size)) is not None:
             return Refusal.of(known)
         async with self.gate.turn(user_id):
@@ -161,7 +164,7 @@ class Intake:
         if await get_state(PAUSED_KEY):
             raise GenerationError(ErrorCategory.PAUSED, "an admin paused new videos")
         spec = request.model
-        cost = spec.estimate_cost(request.duration, request.resolution)
+        cost = spec.estimate_cost(request.duration, request.resolution, audio=request.audio)
         now = self._now()
         day = utc_day(now)
         user = await self.quotas.ensure_user(requester.user_id)

@@ -24,8 +24,12 @@ class VideoRequest:
     resolution: str
     negative_prompt: str | None = None
     seed: int | None = None
-    image: bytes | None = None
+    image: bytes | None = None  # the first frame
     image_mime_type: str | None = None
+    last_frame: bytes | None = None  # the closing frame (models with end_frame; a loop repeats `image`)
+    last_frame_mime_type: str | None = None
+    audio: bool = True  # ask for sound (False: silence, for models whose audio is "optional" or "off")
+    extend_video: bytes | None = None  # native extension: the mp4 to continue (model.extension "native")
 
     @property
     def size(self) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 
 import pytest
@@ -220,10 +221,48 @@ def test_prices_per_resolution_of_the_new_entries():
 
 def test_a_silent_fal_variant_is_an_entry_with_audio_off_and_its_own_price():
     doc = raw()
+    kling = {k: v for k, v in doc["models"]["fal-kling-3"].items() if k != "usd_per_second_silent"}
     doc["models"]["fal-kling-3-silent"] = {
-        **doc["models"]["fal-kling-3"],
+        **kling,
         "audio": "off",
         "usd_per_second": 0.084,
     }
     spec = parse_catalog(doc).get("fal-kling-3-silent")
     assert spec.audio == "off" and spec.estimate_cost(5, "720p") == pytest.approx(0.42)
+
+
+def test_silence_has_its_own_price_where_the_catalog_gives_one():
+    spec = parse_catalog(raw()).get("fal-kling-3")
+    assert spec.estimate_cost(5, "720p") == pytest.approx(0.63)
+    assert spec.estimate_cost(5, "720p", audio=False) == pytest.approx(0.42)
+    veo = parse_catalog(raw()).get("veo-3.1")  # no silent price for the demo: the same either way
+    assert veo.estimate_cost(8, "4k", audio=False) == pytest.approx(3.2)
+
+
+@pytest.mark.parametrize(
+    ("model", "change", "message"),
+    [
+        ("omni-1.2-flash", {"usd_per_second_silent": 0.01}, "only a model whose audio is 'optional'"),
+        ("fal-kling-3-turbo", {"end_frame": True}, "needs image_input = true"),
+        ("demo", {"extension": "sideways"}, "'sideways' is not one of native, last_frame, none"),
+        ("fal-kling-3-turbo", {"extension": "last_frame", "extension_max_s": 30}, "needs image_input"),
+        ("fal-kling-3", {"extension": "native"}, "built for gemini, vertex models only"),
+        ("demo", {"extension_max_s": 2}, "longer than one extension step"),
+        ("demo", {"extension_durations": [3]}, "use this model's durations"),
+        ("veo-3.1", {"extension_output": "half"}, "'half' is not one of continuation, whole"),
+        ("fal-kling-3", {"end_frame_field": "end image"}, "is not a field name"),
+    ],
+)
+def test_creative_loop_fields_are_checked_at_start(model, change, message):
+    doc = raw()
+    doc["models"][model].update(change)
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        parse_catalog(doc)
+
+
+def test_extend_is_offered_where_the_catalog_says_how():
+    catalog = parse_catalog(raw())
+    assert catalog.get("demo").can_extend and catalog.get("demo").extension_steps == (2, 4, 6, 8, 10)
+    assert catalog.get("omni-1.2-flash").extension_steps == tuple(range(3, 11))
+    assert catalog.get("veo-3.1").extension_output == "whole"
+    assert not catalog.get("fal-kling-3-turbo").can_extend  # no image input: nothing to continue from

@@ -189,3 +189,49 @@ def test_unknown_model_lists_only_models_offered_today():
 
 def raw_models() -> dict:
     return tomllib.loads(DEFAULT_CATALOG_PATH.read_text())["models"]
+
+
+IMG = {"image": b"first", "image_mime_type": "image/png"}
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "message"),
+    [
+        (
+            "omni-1.2-flash",
+            {**IMG, "last_frame": b"l", "last_frame_mime_type": "image/png"},
+            "last_frame: omni",
+        ),
+        (
+            "demo",
+            {"last_frame": b"l", "last_frame_mime_type": "image/png"},
+            "last_frame: needs a first frame",
+        ),
+        ("demo", {"loop": True}, "loop: needs a first frame too"),
+        ("omni-1.2-flash", {**IMG, "loop": True}, "loop: omni-1.2-flash does not take a last frame"),
+        (
+            "demo",
+            {**IMG, "loop": True, "last_frame": b"l", "last_frame_mime_type": "image/png"},
+            "leave last_frame",
+        ),
+        (
+            "demo",
+            {**IMG, "last_frame": b"l", "last_frame_mime_type": "image/gif"},
+            "last_frame: type image/gif",
+        ),
+        ("omni-1.2-flash", {"audio": False}, "audio: omni-1.2-flash always makes sound"),
+        ("fal-happyhorse-1", {"audio": False}, "always makes sound"),
+    ],
+)
+def test_first_and_last_frame_loop_and_audio_are_refused_where_the_model_cannot(model, kwargs, message):
+    with pytest.raises(GenerationError, match=message):
+        check(model, **kwargs)
+
+
+def test_a_loop_ends_on_its_first_frame_and_audio_follows_the_model_unless_chosen():
+    looped = check("demo", **IMG, loop=True)
+    assert looped.last_frame == b"first" and looped.last_frame_mime_type == "image/png"
+    framed = check("veo-3.1", **IMG, last_frame=b"last", last_frame_mime_type="image/jpeg")
+    assert framed.last_frame == b"last" and framed.audio
+    assert not check("veo-3.1", audio=False).audio
+    assert check("omni-1.2-flash", audio=True).audio and check("omni-1.2-flash").audio
