@@ -3,6 +3,7 @@
 Vertex has no cancel: `cancel()` only tells the caller to stop polling; the video may still be generated
 and billed. The finished video arrives inline (base64) in the poll reply, so `fetch()` only writes bytes.
 That reply is parsed (base64 decoded, pydantic validated) in a worker thread, not on the event loop.
+The request (first and last frame, the clip to extend, sound) is shaped in `vertex_request`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from google.genai import errors, types
 from core.errors import ErrorCategory, GenerationError
 from core.providers._common import retry_after, snippet, write_video
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
+from core.providers.vertex_request import config_for, source_for
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -77,7 +79,7 @@ class VertexProvider:
         model_id = request.model.provider_model_id
         try:
             op = await client.aio.models.generate_videos(
-                model=model_id, source=_source(request), config=_config(request)
+                model=model_id, source=source_for(request), config=config_for(request)
             )
         except Exception as exc:
             raise _call_error(exc, submit=True, subject=model_id) from exc
@@ -194,25 +196,6 @@ async def _parsed(reply: Any) -> types.GenerateVideosOperation:
     if isinstance(reply, types.GenerateVideosOperation):
         return reply
     return await asyncio.to_thread(types.GenerateVideosOperation.from_api_response, reply, is_vertex_ai=True)
-
-
-def _source(request: VideoRequest) -> types.GenerateVideosSource:
-    image = None
-    if request.image is not None:
-        image = types.Image(image_bytes=request.image, mime_type=request.image_mime_type or "image/png")
-    return types.GenerateVideosSource(prompt=request.prompt, image=image)
-
-
-def _config(request: VideoRequest) -> types.GenerateVideosConfig:
-    return types.GenerateVideosConfig(
-        number_of_videos=1,
-        duration_seconds=request.duration,
-        aspect_ratio=request.aspect_ratio,
-        resolution=request.resolution,
-        generate_audio=True if request.model.audio != "none" else None,
-        negative_prompt=request.negative_prompt or None,
-        seed=request.seed,
-    )
 
 
 def _finished(op: types.GenerateVideosOperation, job_id: str) -> PollResult:

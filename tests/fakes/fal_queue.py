@@ -20,12 +20,18 @@ a stream event carries only the log lines it has not sent yet. Stream faults: `a
 then `drop` aborts the connection or `delay` goes silent (no keep-alives either); a `status` replaces the
 stream.
 
+Submit checks the argument shapes fal's endpoints check (422 with a pydantic `detail` list): durations and
+aspect ratios per family, `generate_audio` a boolean, every `*image_url` field an http(s) URL or a base64
+`data:` URI, and the first frame present on an image-to-video endpoint (`start_image_url` on Kling v3 but
+Turbo, `image_url` elsewhere). Each job keeps its arguments (`job.arguments`).
+
 Run standalone with `python -m tests.fakes.fal_queue --port N [--stream-interval S] [--keepalive S]`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from collections.abc import Mapping
@@ -537,19 +543,42 @@ def _validate(endpoint: str, args: dict[str, Any]) -> dict[str, Any] | None:
 
     if not isinstance(args.get("prompt"), str) or not args["prompt"]:
         return bad("prompt", "Field required", "missing")
+    if "generate_audio" in args and not isinstance(args["generate_audio"], bool):
+        return bad("generate_audio", "Input should be a valid boolean", "bool_type")
+    for name, value in args.items():
+        if name.endswith("image_url") and not _is_file_url(value):
+            return bad(name, "Input should be a valid URL or a base64 data URI", "url_parsing")
+    if endpoint.endswith("image-to-video"):
+        kling_v3 = endpoint.startswith("fal-ai/kling-video/v3/") and "/turbo/" not in endpoint
+        first = "start_image_url" if kling_v3 else "image_url"  # Turbo: image_url (catalog notes)
+        if first not in args:
+            return bad(first, "Field required", "missing")
     if endpoint.startswith("fal-ai/veo3.1"):
         if "duration" in args and args["duration"] not in _VEO_DURATIONS:
             return bad("duration", "Input should be '4s', '6s' or '8s'", "literal_error")
         if "resolution" in args and args["resolution"] not in ("720p", "1080p", "4k"):
             return bad("resolution", "Input should be '720p', '1080p' or '4k'", "literal_error")
-        if endpoint.endswith("image-to-video") and not isinstance(args.get("image_url"), str):
-            return bad("image_url", "Field required", "missing")
     if endpoint.startswith("fal-ai/kling-video"):
         if "duration" in args and args["duration"] not in _KLING_DURATIONS:
             return bad("duration", "Input should be '3', '4', ... or '15'", "literal_error")
         if args.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1"):
             return bad("aspect_ratio", "Input should be '16:9', '9:16' or '1:1'", "literal_error")
     return None
+
+
+def _is_file_url(value: Any) -> bool:
+    """An http(s) URL, or a `data:<type>;base64,<data>` URI whose data is strict, non-empty base64."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith(("http://", "https://")):
+        return True
+    head, sep, data = value.partition(",")
+    if not (sep and head.startswith("data:") and head.endswith(";base64") and "/" in head):
+        return False
+    try:
+        return bool(base64.b64decode(data, validate=True))
+    except ValueError:
+        return False
 
 
 def main() -> None:

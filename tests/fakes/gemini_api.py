@@ -14,6 +14,11 @@ connections): `interaction.created`, a `status_update` per change, the output st
 `interaction.completed`, whose interaction leaves the outputs out, as the real one does. A resumed request
 gets only the events after its `last_event_id`.
 
+Create checks the media the API checks: an `image`/`video` content block needs exactly one of `data` (strict,
+non-empty base64) or `uri` and a mime type from the SDK's list; `generation_config.video_config.task` must be
+a known task, `extend` needs exactly one video block, and a text/image/reference task takes none. A refusal is
+a 400 `invalid_request`. The job records the task and the decoded video (`job.task`, `job.input_video`).
+
 Each job runs a `Scenario` (data, not flags). A job gets the fake's default scenario, unless its prompt
 carries a directive such as `[fake:safety]` (one of SCENARIOS; an unknown name is refused with a 400).
 Standalone use for subprocess runs:
@@ -194,6 +199,8 @@ class Job:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the stream's log, built lazily
     streams: int = 0  # stream requests answered with a stream
     stream_faults_served: int = 0
+    task: str | None = None  # generation_config.video_config.task, as sent
+    input_video: bytes | None = None  # the decoded video block of the input (the clip to extend)
 
 
 @dataclass
@@ -293,6 +300,9 @@ class FakeGeminiApi(FakeHttpServer):
             return denied
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return _invalid("model is required")
+        problem = _check_media(body)
+        if problem:
+            return _invalid(problem)
         prompt = _prompt_of(body.get("input"))
         try:
             scenario = scenario_for(prompt, SCENARIOS, self._resolve(self.scenario))
@@ -312,6 +322,8 @@ class FakeGeminiApi(FakeHttpServer):
             prompt=prompt,
             duration_s=_seconds(fmt.get("duration")),
             delivery=scenario.delivery or fmt.get("delivery") or "inline",
+            task=_task_of(body),
+            input_video=_input_video(body),
         )
         self.jobs[job.id] = job
         if scenario.lost_create_reply:
@@ -603,6 +615,92 @@ def _prompt_of(value: Any) -> str:
                 elif isinstance(item.get("content"), list):
                     texts.append(_prompt_of(item["content"]))
     return " ".join(t for t in texts if t)
+
+
+# -- media input: the checks the API makes on content blocks and the video task ------------------------
+
+# google-genai 3.6.1 _gaos/types/interactions/{imagecontent,videocontent,videoconfig}.py
+IMAGE_MIME_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "image/gif",
+    "image/bmp",
+    "image/tiff",
+)
+VIDEO_MIME_TYPES = (
+    "video/mp4",
+    "video/mpeg",
+    "video/mpg",
+    "video/mov",
+    "video/avi",
+    "video/x-flv",
+    "video/webm",
+    "video/wmv",
+    "video/3gpp",
+)
+VIDEO_TASKS = ("text_to_video", "image_to_video", "reference_to_video", "edit", "extend", "upscale")
+_MIME_TYPES = {"image": IMAGE_MIME_TYPES, "video": VIDEO_MIME_TYPES}
+_TASKS_WITHOUT_VIDEO = ("text_to_video", "image_to_video", "reference_to_video")
+
+
+def _blocks_of(value: Any) -> list[dict[str, Any]]:
+    """The content blocks of a create `input` (user_input steps flattened); none for a plain string."""
+    blocks: list[dict[str, Any]] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("content"), list):
+            blocks += _blocks_of(item["content"])
+        elif isinstance(item, dict):
+            blocks.append(item)
+    return blocks
+
+
+def _task_of(body: dict[str, Any]) -> Any:
+    config = body.get("generation_config")
+    video_config = config.get("video_config") if isinstance(config, dict) else None
+    return video_config.get("task") if isinstance(video_config, dict) else None
+
+
+def _decoded(data: Any) -> bytes | None:
+    """Strict base64 to bytes; None when `data` is not base64 or decodes to nothing."""
+    if not isinstance(data, str):
+        return None
+    try:
+        return base64.b64decode(data, validate=True) or None
+    except ValueError:
+        return None
+
+
+def _input_video(body: dict[str, Any]) -> bytes | None:
+    videos = [b for b in _blocks_of(body.get("input")) if b.get("type") == "video"]
+    return _decoded(videos[0].get("data")) if videos else None
+
+
+def _check_media(body: dict[str, Any]) -> str | None:
+    """Why the API would refuse the input's image/video blocks or the video task (400), else None."""
+    videos = 0
+    for block in _blocks_of(body.get("input")):
+        kind = block.get("type")
+        if kind not in _MIME_TYPES:
+            continue
+        videos += kind == "video"
+        if ("data" in block) == ("uri" in block):
+            return f"{kind} content needs exactly one of data or uri"
+        mime = block.get("mime_type")
+        if mime not in _MIME_TYPES[kind]:
+            return f"{kind} content: unsupported mime_type {mime!r}"
+        if "data" in block and _decoded(block["data"]) is None:
+            return f"{kind} content: data must be non-empty base64"
+    task = _task_of(body)
+    if task is not None and task not in VIDEO_TASKS:
+        return f"video_config.task: unknown task {task!r}"
+    if task == "extend" and videos != 1:
+        return f"video_config.task extend needs exactly one video to extend, got {videos}"
+    if task in _TASKS_WITHOUT_VIDEO and videos:
+        return f"video_config.task {task} takes no video input"
+    return None
 
 
 def _seconds(duration: Any) -> int:

@@ -6,6 +6,11 @@ Paths, bodies and error shapes follow docs/providers.md section 3.2:
   and ``...:fetchPredictOperation`` with ``Authorization: Bearer <token>``;
 - express mode: the same without ``projects/{p}/locations/{l}/``, with ``x-goog-api-key``.
 
+Create refuses (400 INVALID_ARGUMENT) what the SDK does not check: durations, resolutions and aspect ratios
+per model, a malformed `image` / `lastFrame` / `video` (exactly one of `bytesBase64Encoded` or `gcsUri`), a
+`lastFrame` without an `image`, and a video extension (`instances[0].video`) whose `durationSeconds` is not 8
+(doc). Each operation keeps the create body it was made from (`operation.request`).
+
 A job's behaviour is a `Scenario` (data). Tests set ``fake.scenario`` (the default for new jobs) or put a
 directive such as ``[fake:safety]`` in the prompt (names in `SCENARIOS`).
 Standalone: ``python -m tests.fakes.vertex_api --port N`` prints the base URL and serves until killed.
@@ -332,8 +337,13 @@ def _validate(model: str, body: Any) -> str | None:
     if not isinstance(body, dict) or not isinstance(body.get("instances"), list) or not body["instances"]:
         return "instances must be a non-empty list."
     instance = body["instances"][0]
-    if not instance.get("prompt") and not instance.get("image"):
-        return "A text prompt or an image is required."
+    if not instance.get("prompt") and not instance.get("image") and not instance.get("video"):
+        return "A text prompt, an image or a video is required."
+    for field_name, kind in (("image", "image"), ("lastFrame", "image"), ("video", "video")):
+        if field_name in instance and (problem := _media_problem(field_name, kind, instance[field_name])):
+            return problem
+    if "lastFrame" in instance and "image" not in instance:
+        return "lastFrame requires image (the first frame)."
     params = body.get("parameters") or {}
     resolution = params.get("resolution", "720p")
     duration = params.get("durationSeconds", 8)
@@ -341,10 +351,30 @@ def _validate(model: str, body: Any) -> str | None:
         return "resolution isn't supported by this model."
     if duration not in (4, 6, 8) or (resolution != "720p" and duration != 8):
         return "durationSeconds isn't supported by this model."
+    if "video" in instance and duration != 8:
+        return "durationSeconds must be 8 for video extension."
     if params.get("aspectRatio", "16:9") not in ("16:9", "9:16"):
         return "aspectRatio isn't supported by this model."
     if not 1 <= params.get("sampleCount", 1) <= 4:
         return "sampleCount must be between 1 and 4."
+    return None
+
+
+def _media_problem(field_name: str, kind: str, media: Any) -> str | None:
+    """Why an image/lastFrame/video entry is malformed: it needs exactly one of bytesBase64Encoded (strict,
+    non-empty base64, with a `kind`/* mimeType) or gcsUri."""
+    if not isinstance(media, dict) or ("bytesBase64Encoded" in media) == ("gcsUri" in media):
+        return f"{field_name} needs exactly one of bytesBase64Encoded or gcsUri."
+    if "gcsUri" in media:
+        return None
+    try:
+        data = base64.b64decode(media["bytesBase64Encoded"], validate=True)
+    except (TypeError, ValueError):
+        data = b""
+    if not data:
+        return f"{field_name}.bytesBase64Encoded is not valid base64."
+    if not str(media.get("mimeType", "")).startswith(f"{kind}/"):
+        return f"{field_name}.mimeType must be a {kind}/* type."
     return None
 
 

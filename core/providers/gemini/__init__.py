@@ -1,5 +1,5 @@
-"""Gemini API (Omni Flash) provider: `client` is GeminiProvider, `results` reads interactions, `errors` maps
-the SDK's exceptions."""
+"""Gemini API (Omni Flash) provider: `client` is GeminiProvider, `request` shapes a create, `results` reads
+interactions, `errors` maps the SDK's exceptions."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ interaction's event stream instead of polling it (`stream`).
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,6 +35,7 @@ from core.providers._common import (
 )
 from core.providers.base import JobRef, PollResult, VideoRequest, VideoSource
 from core.providers.gemini.errors import map_api_error, map_download_error, squash
+from core.providers.gemini.request import create_arguments
 from core.providers.gemini.results import observe, to_poll_result
 from core.providers.gemini.stream import STREAM_SILENCE_LIMIT, watch_interaction
 
@@ -84,20 +84,7 @@ class GeminiProvider:
     async def submit(self, request: VideoRequest) -> str:
         """Create a background interaction and return its id. Never retries by itself."""
         model_id = request.model.provider_model_id
-        kwargs: dict[str, Any] = {
-            "model": model_id,
-            "input": _build_input(request),
-            "background": True,
-            "response_format": {
-                "type": "video",
-                "aspect_ratio": request.aspect_ratio,
-                "duration": f"{request.duration}s",
-                "resolution": request.resolution,
-                "delivery": "uri",
-            },
-        }
-        if request.seed is not None:
-            kwargs["generation_config"] = {"seed": request.seed}
+        kwargs = create_arguments(request)
         try:
             interaction = await self._client.aio.interactions.create(**kwargs)
         except gi.APIError as exc:
@@ -213,24 +200,3 @@ class GeminiProvider:
                 raise GenerationError(
                     ErrorCategory.GENERATION_FAILED, f"job {ref.job_id} returned an unusable video URI: {exc}"
                 ) from exc
-
-
-# -- request building ----------------------------------------------------------------------------
-
-
-def _build_input(request: VideoRequest) -> str | list[dict[str, Any]]:
-    """The prompt, or image + text content blocks when a first-frame image is given."""
-    text = request.prompt
-    if request.negative_prompt:
-        # Omni has no negative-prompt parameter, so the wish goes into the prompt itself.
-        text = f"{text}\n\nAvoid: {request.negative_prompt}"
-    if request.image is None:
-        return text
-    return [
-        {
-            "type": "image",
-            "data": base64.b64encode(request.image).decode("ascii"),
-            "mime_type": request.image_mime_type or "image/png",
-        },
-        {"type": "text", "text": text},
-    ]
