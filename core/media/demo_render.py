@@ -1,4 +1,5 @@
-"""The demo model's renderer: a real, clearly labelled H.264 mp4 drawn with Pillow and encoded by PyAV."""
+"""The demo model's renderer: a real, clearly labelled H.264 mp4 drawn with Pillow and encoded by PyAV,
+optionally with an AAC sine tone whose pitch comes from the seed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 import os
 import unicodedata
 import uuid
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,11 @@ DEMO_SUBLABEL = "Demo (local render, not AI)"
 MAX_DRAWN_PROMPT_CHARS = 600
 MAX_RENDER_SECONDS = 60
 MAX_RENDER_SIDE = 3840
-FIRST_FRAME_SECONDS = 1.0  # how long a given first frame opens the clip
+FIRST_FRAME_SECONDS = 1  # how long a given first frame opens (and a last frame closes) the clip
+AUDIO_RATE = 48000
+TONE_PERIODS = range(96, 192)  # samples per period of the tone: 500 Hz down to 250 Hz at 48 kHz
+TONE_AMPLITUDE = 0.2
+TONE_FADE_SAMPLES = 480  # 10 ms in and out, so the tone starts and stops without a click
 
 _BOLD_FONTS = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf")
 _REGULAR_FONTS = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf")
@@ -193,9 +199,15 @@ class _Scene:
         total: int,
         seed: int | None,
         first_frame: Path | None = None,
+        last_frame: Path | None = None,
     ) -> None:
         self.width, self.height, self.fps, self.total = width, height, fps, total
         self.first_frame = _fitted_image(first_frame, width, height) if first_frame is not None else None
+        self.last_frame = _fitted_image(last_frame, width, height) if last_frame is not None else None
+        # Frames each given image is held: a second, or a third of a short clip that has both.
+        self.held = fps * FIRST_FRAME_SECONDS
+        if first_frame is not None and last_frame is not None:
+            self.held = min(self.held, total // 3)
         self.style = demo_style(prompt, seed)
         short = min(width, height)
         self.margin = m = max(8, short // 24)
@@ -224,8 +236,11 @@ class _Scene:
     def frame(self, index: int) -> Image.Image:
         """Frame `index` (0-based) as an RGB image."""
         t = index / self.fps
-        if self.first_frame is not None and t < FIRST_FRAME_SECONDS:  # the given image opens the clip
+        if self.first_frame is not None and index < self.held:  # the given image opens the clip
             image = self.first_frame.copy()
+            draw = ImageDraw.Draw(image)
+        elif self.last_frame is not None and index >= self.total - self.held:  # ...and this one ends it
+            image = self.last_frame.copy()
             draw = ImageDraw.Draw(image)
         else:
             offset = round(t * self.style.band_speed * self.period) % self.period
@@ -262,6 +277,33 @@ def _fitted_image(path: Path, width: int, height: int) -> Image.Image:
     return canvas
 
 
+def tone_period(seed: int | None) -> int:
+    """Samples per period of the demo tone at AUDIO_RATE (its pitch), derived from the seed alone."""
+    digest = hashlib.sha256(str(seed).encode()).digest()
+    return TONE_PERIODS[int.from_bytes(digest[:4], "big") % len(TONE_PERIODS)]
+
+
+def _tone(seed: int | None, samples: int) -> array:
+    """`samples` mono float samples of a sine at the seed's pitch, faded in and out."""
+    period = tone_period(seed)
+    cycle = array("f", (TONE_AMPLITUDE * math.sin(2 * math.pi * k / period) for k in range(period)))
+    tone = cycle * (samples // period + 1)
+    del tone[samples:]
+    fade = min(TONE_FADE_SAMPLES, samples // 2)
+    for k in range(fade):
+        tone[k] *= k / fade
+        tone[samples - 1 - k] *= k / fade
+    return tone
+
+
+def _audio_frame(samples: array, start: int, end: int) -> av.AudioFrame:
+    """Samples[start:end] as a mono float frame whose pts is `start` (in 1/AUDIO_RATE)."""
+    frame = av.AudioFrame(format="flt", layout="mono", samples=end - start)
+    frame.planes[0].update(samples[start:end].tobytes().ljust(frame.planes[0].buffer_size, b"\0"))
+    frame.sample_rate, frame.pts = AUDIO_RATE, start
+    return frame
+
+
 def check_renderer() -> None:
     """RuntimeError unless this PyAV has libx264 and Pillow can load a scalable font."""
     if "libx264" not in av.codecs_available:
@@ -290,10 +332,14 @@ def render_demo_video(
     fps: int = 24,
     seed: int | None = None,
     first_frame: Path | None = None,
+    last_frame: Path | None = None,
+    audio: bool = False,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> None:
     """Render a labelled H.264 test-pattern mp4 derived from `prompt` to `dest` (atomic rename); with
-    `first_frame`, that image (fitted to the frame, still labelled) opens the clip for its first second.
+    `first_frame`, that image (fitted to the frame, still labelled) opens the clip for its first second,
+    with `last_frame` another one closes it (for a clip of under 3 s, each takes a third); with `audio`,
+    an AAC sine tone at the seed's pitch (`tone_period`) plays throughout, else there is no audio stream.
 
     `on_frame(done, total)` is called after each encoded frame; an exception it raises aborts the
     render, removes the partial file and propagates.
@@ -301,20 +347,30 @@ def render_demo_video(
     validate_render_args(duration, width, height, fps)
     dest = Path(dest)
     total = duration * fps
-    scene = _Scene(prompt, width, height, fps, total, seed, first_frame)
+    scene = _Scene(prompt, width, height, fps, total, seed, first_frame, last_frame)
+    tone = _tone(seed, duration * AUDIO_RATE) if audio else None
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
     try:
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.options = {"preset": "ultrafast", "crf": "26"}
+            sound = None
+            if tone is not None:
+                sound = container.add_stream("aac", rate=AUDIO_RATE)
+                sound.layout, sound.bit_rate = "mono", 96_000
             for index in range(total):
                 frame = av.VideoFrame.from_image(scene.frame(index))
                 frame.pts = index
                 container.mux(stream.encode(frame))
+                if sound is not None:  # the tone under this frame, so the two stay interleaved
+                    start, end = (index * AUDIO_RATE // fps, (index + 1) * AUDIO_RATE // fps)
+                    container.mux(sound.encode(_audio_frame(tone, start, end)))
                 if on_frame is not None:
                     on_frame(index + 1, total)
             container.mux(stream.encode(None))
+            if sound is not None:
+                container.mux(sound.encode(None))
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -91,15 +91,9 @@ class DemoProvider:
         except (KeyError, ValueError) as exc:
             raise invalid(f"demo cannot render {request.resolution} {request.aspect_ratio}: {exc}") from exc
         job_id = f"demo-{uuid.uuid4().hex}"
-        first_frame = None
-        if request.image is not None:  # kept with the job's record, so a restarted bot renders it too
-            first_frame = self._first_frame_path(job_id)
-            try:
-                await asyncio.to_thread(_write_bytes, first_frame, request.image)
-            except OSError as exc:
-                raise GenerationError(
-                    ErrorCategory.UNKNOWN, f"could not keep the first frame in {self._work_dir}: {exc}"
-                ) from exc
+        # The frames are kept with the job's record, so a restarted bot renders them too.
+        first_frame = await self._keep(request.image, self._first_frame_path(job_id), "first frame")
+        last_frame = await self._keep(request.last_frame, self._last_frame_path(job_id), "last frame")
         params = {
             "job_id": job_id,
             "prompt": request.prompt,
@@ -110,6 +104,8 @@ class DemoProvider:
             "resolution": request.resolution,
             "seed": request.seed,
             "first_frame": str(first_frame) if first_frame is not None else None,
+            "last_frame": str(last_frame) if last_frame is not None else None,
+            "audio": request.audio,
             "created": self._wall_clock(),
         }
         try:
@@ -194,6 +190,21 @@ class DemoProvider:
     def _first_frame_path(self, job_id: str) -> Path:
         return self._work_dir / f"{job_id}.first-frame"
 
+    def _last_frame_path(self, job_id: str) -> Path:
+        return self._work_dir / f"{job_id}.last-frame"
+
+    async def _keep(self, image: bytes | None, path: Path, what: str) -> Path | None:
+        """Write `image` to `path` (None when there is no image); GenerationError when that fails."""
+        if image is None:
+            return None
+        try:
+            await asyncio.to_thread(_write_bytes, path, image)
+        except OSError as exc:
+            raise GenerationError(
+                ErrorCategory.UNKNOWN, f"could not keep the {what} in {self._work_dir}: {exc}"
+            ) from exc
+        return path
+
     def _video_path(self, job_id: str) -> Path:
         return self._work_dir / f"{job_id}.mp4"
 
@@ -255,6 +266,8 @@ class DemoProvider:
             height=params["height"],
             seed=params.get("seed"),
             first_frame=Path(params["first_frame"]) if params.get("first_frame") else None,
+            last_frame=Path(params["last_frame"]) if params.get("last_frame") else None,
+            audio=bool(params.get("audio", False)),  # records from before audio was offered were silent
             on_frame=on_frame,
         )
 
@@ -306,6 +319,7 @@ class DemoProvider:
             self._video_path(job_id),
             self._record_path(job_id),
             self._first_frame_path(job_id),
+            self._last_frame_path(job_id),
             *also,
         ):
             try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+from array import array
 from datetime import datetime
 from pathlib import Path
 
@@ -407,3 +409,63 @@ def test_a_first_frame_opens_the_clip_fitted_and_still_labelled(tmp_path: Path, 
     top_left = (0, 0, 320, 40)
     unlabelled = decoded_frame(unlabelled_path, 0)
     assert changed_pixels(opening.crop(top_left), unlabelled.crop(top_left)) > 200  # the label is on it
+
+
+def test_a_last_frame_closes_the_clip_fitted_and_still_labelled(tmp_path: Path) -> None:
+    blue = solid_png(tmp_path / "blue.png", (20, 40, 230))
+    path = tmp_path / "a.mp4"
+    render_demo_video(path, prompt="x", duration=2, width=320, height=180, last_frame=blue)
+    assert probe_video(path).duration == 2.0
+    before, closing, final = decoded_frame(path, 23), decoded_frame(path, 24), decoded_frame(path, 47)
+    assert before.getpixel((160, 70)) != pytest.approx((20, 40, 230), abs=40)  # the pattern until 1 s
+    for frame in (closing, final):  # the last second: the image
+        assert frame.getpixel((160, 70)) == pytest.approx((20, 40, 230), abs=25)
+        assert frame.getpixel((30, 70)) == pytest.approx((0, 0, 0), abs=30)  # pillarboxed: a square image
+    plain_blue = Image.new("RGB", (320, 180), (20, 40, 230))
+    assert changed_pixels(final.crop((0, 0, 320, 40)), plain_blue.crop((0, 0, 320, 40))) > 200  # label
+
+
+def test_a_loop_opens_and_closes_on_the_same_image(tmp_path: Path) -> None:
+    red = solid_png(tmp_path / "red.png", (230, 20, 20), size=(320, 180))
+    path = tmp_path / "loop.mp4"
+    render_demo_video(path, prompt="x", duration=2, width=320, height=180, first_frame=red, last_frame=red)
+    for index in (0, 15, 32, 47):  # a 2 s clip with both: a third each (16 frames)
+        assert decoded_frame(path, index).getpixel((160, 70)) == pytest.approx((230, 20, 20), abs=25)
+    assert decoded_frame(path, 24).getpixel((160, 70)) != pytest.approx((230, 20, 20), abs=40)
+
+
+def tone_samples(path: Path) -> tuple[int, list[float]]:
+    """Sample rate and the first channel's decoded samples."""
+    samples: list[float] = []
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].rate
+        for frame in container.decode(audio=0):
+            samples.extend(array("f", bytes(frame.planes[0])[: frame.samples * 4]))
+    return rate, samples
+
+
+def test_audio_is_an_aac_tone_at_the_seeds_pitch(tmp_path: Path) -> None:
+    path = render(tmp_path / "a.mp4", duration=2, seed=11, audio=True)
+    info = probe_video(path)
+    assert info.has_audio and info.duration == 2.0
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert (audio.codec_context.name, audio.rate) == ("aac", demo_render.AUDIO_RATE)
+        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.03)
+    rate, samples = tone_samples(path)
+    middle = samples[rate // 2 : rate // 2 + rate]  # one second, away from the fades
+    rising = sum(1 for a, b in itertools.pairwise(middle) if a < 0 <= b)
+    assert rising == pytest.approx(rate / demo_render.tone_period(11), abs=2)  # cycles per second: Hz
+    assert max(middle) == pytest.approx(demo_render.TONE_AMPLITUDE, abs=0.03)
+
+
+def test_the_tone_is_deterministic_and_its_pitch_follows_the_seed(tmp_path: Path) -> None:
+    a = render(tmp_path / "a.mp4", seed=5, audio=True)
+    b = render(tmp_path / "b.mp4", seed=5, audio=True)
+    assert a.read_bytes() == b.read_bytes()
+    assert demo_render.tone_period(5) == demo_render.tone_period(5)
+    assert len({demo_render.tone_period(seed) for seed in range(20)}) > 10
+
+
+def test_without_audio_there_is_no_audio_stream(tmp_path: Path) -> None:
+    assert probe_video(render(tmp_path / "a.mp4", seed=5, audio=False)).has_audio is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import threading
@@ -11,11 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
+from PIL import Image
 
 from core.catalog import load_catalog
 from core.errors import ErrorCategory, GenerationError
 from core.media.demo_render import render_demo_video
+from core.media.frames import last_frame_png
 from core.media.probe import probe_video
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
 from core.providers.demo import DemoProvider
@@ -471,3 +475,103 @@ async def test_a_first_frame_reaches_the_renderer_and_leaves_with_the_job(
     assert result.state is JobState.SUCCEEDED
     await provider.fetch(ref(job_id), result.video, tmp_path / "out.mp4", MAX_BYTES)
     assert not first_frame.exists() and job_files(work_dir, job_id) == []
+
+
+async def test_a_last_frame_reaches_the_renderer_and_leaves_with_the_job(
+    provider: DemoProvider, spy: SpyRender, work_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    png = solid_png(tmp_path / "last.png", (10, 10, 200))
+    job_id = await provider.submit(request(last_frame=png.read_bytes(), last_frame_mime_type="image/png"))
+    await spy.wait_ended()
+    last_frame = spy.calls[0]["last_frame"]
+    assert last_frame == work_dir / f"{job_id}.last-frame"  # beside the first frame's file
+    assert last_frame.read_bytes() == png.read_bytes()
+    assert spy.calls[0]["first_frame"] is None
+    clock.advance(LATENCY)
+    result = await poll_until_not_running(provider, job_id)
+    await provider.fetch(ref(job_id), result.video, tmp_path / "out.mp4", MAX_BYTES)
+    assert not last_frame.exists() and job_files(work_dir, job_id) == []
+
+
+@pytest.mark.parametrize("audio", [True, False])
+async def test_the_audio_choice_reaches_the_renderer_and_the_record(
+    provider: DemoProvider, spy: SpyRender, work_dir: Path, audio: bool
+) -> None:
+    job_id = await provider.submit(request(audio=audio))
+    await spy.wait_ended()
+    assert spy.calls[0]["audio"] is audio
+    assert json.loads((work_dir / f"{job_id}.json").read_text(encoding="utf-8"))["audio"] is audio
+
+
+async def test_a_resumed_job_renders_its_last_frame_and_sound_again(
+    work_dir: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    held = SpyRender(hold=True)
+    first = DemoProvider(work_dir, LATENCY, clock=clock, render=held)
+    png = solid_png(tmp_path / "last.png", (10, 10, 200)).read_bytes()
+    job_id = await first.submit(request(last_frame=png, audio=False))
+    assert await asyncio.to_thread(held.entered.wait, WAIT)
+    await first.aclose()
+    spy = SpyRender()
+    second = DemoProvider(work_dir, LATENCY, clock=clock, render=spy)
+    assert (await second.poll(ref(job_id))).state is JobState.RUNNING
+    await spy.wait_ended()
+    assert spy.calls[0]["last_frame"].read_bytes() == png
+    assert spy.calls[0]["audio"] is False
+    await second.aclose()
+
+
+async def test_a_record_from_before_audio_existed_resumes_silent(work_dir: Path, clock: FakeClock) -> None:
+    held = SpyRender(hold=True)
+    first = DemoProvider(work_dir, LATENCY, clock=clock, render=held)
+    job_id = await first.submit(request())
+    assert await asyncio.to_thread(held.entered.wait, WAIT)
+    await first.aclose()
+    record = work_dir / f"{job_id}.json"
+    old = {k: v for k, v in json.loads(record.read_text()).items() if k not in ("audio", "last_frame")}
+    record.write_text(json.dumps(old))
+    spy = SpyRender()
+    second = DemoProvider(work_dir, LATENCY, clock=clock, render=spy)
+    await second.poll(ref(job_id))
+    await spy.wait_ended()
+    assert (spy.calls[0]["audio"], spy.calls[0]["last_frame"]) == (False, None)
+    await second.aclose()
+
+
+async def rendered(work_dir: Path, tmp_path: Path, req: VideoRequest) -> Path:
+    """Submit `req` to a real, zero-latency demo provider and fetch the video."""
+    p = DemoProvider(work_dir, 0)
+    job_id = await p.submit(req)
+    result = await poll_until_not_running(p, job_id)
+    assert result.state is JobState.SUCCEEDED and result.video is not None
+    dest = tmp_path / f"{job_id}.mp4"
+    await p.fetch(ref(job_id), result.video, dest, MAX_BYTES)
+    await p.aclose()
+    return dest
+
+
+def centre(png: bytes) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB").getpixel((image.width // 2, image.height // 3))
+
+
+async def test_a_demo_video_ends_on_its_last_frame_with_the_tone(work_dir: Path, tmp_path: Path) -> None:
+    blue = solid_png(tmp_path / "blue.png", (10, 10, 200)).read_bytes()
+    video = await rendered(work_dir, tmp_path, request(last_frame=blue, seed=3))
+    assert centre(await last_frame_png(video)) == pytest.approx((10, 10, 200), abs=25)
+    assert probe_video(video).has_audio is True  # audio is asked for by default
+
+
+async def test_a_silent_loop_opens_and_ends_on_the_first_image(work_dir: Path, tmp_path: Path) -> None:
+    red = solid_png(tmp_path / "red.png", (220, 20, 20)).read_bytes()
+    video = await rendered(work_dir, tmp_path, request(image=red, last_frame=red, audio=False))
+    assert centre(await last_frame_png(video)) == pytest.approx((220, 20, 20), abs=25)
+    with av.open(str(video)) as container:
+        opening = next(container.decode(video=0)).to_image()
+    assert opening.getpixel((opening.width // 2, opening.height // 3)) == pytest.approx((220, 20, 20), abs=25)
+    assert probe_video(video).has_audio is False
+
+
+def solid_png(path: Path, colour: tuple[int, int, int]) -> Path:
+    Image.new("RGB", (64, 64), colour).save(path)
+    return path
