@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.catalog_values import day as _day
+from core.catalog_values import kind_name as _kind_name
+from core.catalog_values import prices as _prices
+
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 
 PROVIDERS = ("demo", "gemini", "vertex", "fal")
@@ -358,50 +362,3 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         usd_per_second_silent=silent,
         extra=opt("extra", dict, {}),
     )
-
-
-def _prices(price: Any, resolutions: tuple[str, ...], fail: Any) -> dict[str, float]:
-    """A price (one number, or a table per resolution with an optional "default") as a table."""
-    if not isinstance(price, dict):
-        if price < 0:
-            raise fail("must be >= 0")
-        return {"default": float(price)}
-    prices = {}
-    for key, value in price.items():
-        if key != "default" and key not in resolutions:
-            raise fail(f"{key!r} is not one of this model's resolutions")
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise fail(f"price for {key!r} must be a number >= 0")
-        prices[key] = float(value)
-    missing = [r for r in resolutions if r not in prices]
-    if missing and "default" not in prices:
-        raise fail(f"no price for {', '.join(missing)} and no 'default'")
-    prices.setdefault("default", prices.get(resolutions[0], 0.0))
-    return prices
-
-
-def _day(value: Any, fail: Any) -> dt.date | None:
-    """A TOML date (2026-12-03) or an ISO day string as a date; None when absent."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise fail(f"{value!r} is not a day like 2026-12-03") from None
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise fail(f"must be a day like 2026-12-03 (no time of day), got {value!r}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {
-        int: "a whole number",
-        float: "a number",
-        str: "a string",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
