@@ -18,10 +18,11 @@ from discord.ext import commands
 
 from app.cli import main as cli_main
 from cogs.admin import AdminCog
+from cogs.creative import CreativeCog
 from cogs.history import HistoryCog, HistoryPageButton
 from cogs.presets import PresetsCog
 from cogs.quota import QuotaCog
-from cogs.ui.buttons import JOB_BUTTONS, JobButtonHandler
+from cogs.ui.buttons import JOB_BUTTONS, CreativeButtonHandler, JobButtonHandler
 from cogs.ui.display import JobDisplay
 from cogs.ui.errors import on_app_command_error
 from cogs.video import VideoCog
@@ -57,12 +58,16 @@ class VideoBot(commands.Bot):
         self.queue, self.jobs, self.worker = build_job_side(self, services)
         self.loops = Supervisor()
         self.job_buttons: JobButtonHandler | None = None  # the Video cog, once loaded
+        self.creative_buttons: CreativeButtonHandler | None = None  # the Creative cog, once loaded
 
     async def setup_hook(self) -> None:
         """Load the cogs and buttons, sync commands if they changed, start the worker and the loops."""
         video = VideoCog(self, self.services, self.jobs)
         await self.add_cog(video)
         self.job_buttons = video
+        creative = CreativeCog(self, self.services, video)
+        await self.add_cog(creative)
+        self.creative_buttons = creative
         await self.add_cog(AdminCog(self, self.services, self.jobs))
         for cog in (HistoryCog, QuotaCog, PresetsCog):
             await self.add_cog(cog(self, self.services))

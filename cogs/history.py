@@ -31,7 +31,7 @@ def history_embed(user_id: int, page: HistoryPage) -> discord.Embed:
         elif job.deleted:
             link = " · message deleted"
         if job.parent_id is not None:
-            link += f" · {job.relation} of #{job.parent_id}"
+            link += f" · {job.chain_text or f'{job.relation} of #{job.parent_id}'}"
         embed.add_field(
             name=f"{STATUS_ICONS[job.status]} #{job.id} · {job.status.value}",
             value=(

@@ -44,8 +44,13 @@ ADMIT_WAIT = 1.5  # seconds the database may take before we defer anyway (Discor
 IMAGE_READ_TIMEOUT = 20.0
 
 
-def _text(refusal: Refusal) -> str:
+def refusal_message(refusal: Refusal) -> str:
+    """What a refused user reads."""
     return refusal_text(refusal.category, refusal.detail, lambda s: safe_text(s, 300))
+
+
+def _mime(attachment: discord.Attachment | None) -> str | None:
+    return (attachment.content_type or "").split(";")[0] if attachment is not None else None
 
 
 class VideoCog(commands.Cog, name="Video"):
@@ -74,6 +79,9 @@ class VideoCog(commands.Cog, name="Video"):
         seed: app_commands.Range[int, 0, 4294967295] | None = None,
         image: discord.Attachment | None = None,
         preset: app_commands.Range[str, 1, 32] | None = None,
+        last_frame: discord.Attachment | None = None,
+        loop: bool | None = None,
+        audio: bool | None = None,
     ) -> None:
         """Generate a video from a text prompt.
 
@@ -87,6 +95,9 @@ class VideoCog(commands.Cog, name="Video"):
             seed: A number to make results repeatable, for models that take it.
             image: A first frame for models that animate an image (PNG, JPEG or WebP).
             preset: One of your /presets (else your default preset); options you give here win.
+            last_frame: A closing frame, for models that take one (needs image too).
+            loop: End on the first frame (the image), for models that take a last frame.
+            audio: Sound on or off, for models where sound is optional (silence may cost less).
         """
         params = GenerationParams(
             prompt=prompt,
@@ -97,19 +108,24 @@ class VideoCog(commands.Cog, name="Video"):
             negative_prompt=negative_prompt,
             seed=seed,
             image=b"" if image is not None else None,
-            image_mime_type=(image.content_type or "").split(";")[0] if image is not None else None,
+            image_mime_type=_mime(image),
+            last_frame=b"" if last_frame is not None else None,
+            last_frame_mime_type=_mime(last_frame),
+            loop=bool(loop),
+            audio=audio,
         )
-        if image is not None and image.size > MAX_IMAGE_BYTES:
-            await self._refuse(
-                interaction,
-                f"image: {human_size(image.size)} is more than the {human_size(MAX_IMAGE_BYTES)} allowed",
-            )
-            return
+        for name, attachment in (("image", image), ("last_frame", last_frame)):
+            if attachment is not None and attachment.size > MAX_IMAGE_BYTES:
+                await self.refuse(
+                    interaction,
+                    f"{name}: {human_size(attachment.size)} is more than the {human_size(MAX_IMAGE_BYTES)} allowed",
+                )
+                return
         requester = self._requester(interaction)
-        if image is None:  # the preset is read and applied within the admission's answer time
+        if image is None and last_frame is None:  # the preset is read and applied within the answer time
             await self.start_job(interaction, lambda: self.services.presets.admit(params, requester, preset))
             return
-        prepared = await self._with_image(interaction, params, image, requester, preset)
+        prepared = await self._with_image(interaction, params, (image, last_frame), requester, preset)
         if prepared is None:
             return
         params, message_id = prepared
@@ -186,7 +202,7 @@ class VideoCog(commands.Cog, name="Video"):
         self,
         interaction: discord.Interaction,
         params: GenerationParams,
-        image: discord.Attachment,
+        images: tuple[discord.Attachment | None, discord.Attachment | None],
         requester: Requester,
         preset: str | None,
     ) -> tuple[GenerationParams, int | None] | None:
@@ -197,17 +213,23 @@ class VideoCog(commands.Cog, name="Video"):
         resolved = await within_answer_time(interaction, resolve, thinking=True)
         refusal = resolved if isinstance(resolved, Refusal) else self.intake.check(resolved)
         if refusal is not None:
-            refuse = self._refuse_in_place if interaction.response.is_done() else self._refuse
-            await refuse(interaction, _text(refusal))
+            refuse = self._refuse_in_place if interaction.response.is_done() else self.refuse
+            await refuse(interaction, refusal_message(refusal))
             return None
         params = resolved
         deferred = None if interaction.response.is_done() else await interaction.response.defer(thinking=True)
-        try:
-            data = await asyncio.wait_for(image.read(), IMAGE_READ_TIMEOUT)
-        except (discord.HTTPException, TimeoutError):
-            await self._refuse_in_place(interaction, "image: could not download the attachment; try again")
-            return None
-        return dataclasses.replace(params, image=data), getattr(deferred, "message_id", None)
+        read = {}
+        for name, attachment in zip(("image", "last_frame"), images, strict=True):
+            if attachment is None:
+                continue
+            try:
+                read[name] = await asyncio.wait_for(attachment.read(), IMAGE_READ_TIMEOUT)
+            except (discord.HTTPException, TimeoutError):
+                await self._refuse_in_place(
+                    interaction, f"{name}: could not download the attachment; try again"
+                )
+                return None
+        return dataclasses.replace(params, **read), getattr(deferred, "message_id", None)
 
     async def start_job(
         self,
@@ -224,7 +246,7 @@ class VideoCog(commands.Cog, name="Video"):
             if not interaction.response.is_done():
                 done, _ = await asyncio.wait({admission}, timeout=answer_budget(interaction, ADMIT_WAIT))
                 if admission in done and isinstance(admission.result(), Refusal):
-                    await self._refuse(interaction, _text(admission.result()))
+                    await self.refuse(interaction, refusal_message(admission.result()))
                     return
                 deferred = await interaction.response.defer(thinking=True)  # becomes the job's public message
                 message_id = getattr(deferred, "message_id", None)
@@ -233,7 +255,7 @@ class VideoCog(commands.Cog, name="Video"):
             await asyncio.shield(self._withdraw_when_admitted(admission))
             raise
         if isinstance(outcome, Refusal):
-            await self._refuse_in_place(interaction, _text(outcome))
+            await self._refuse_in_place(interaction, refusal_message(outcome))
             return
         job_id = outcome.job.id
         try:
@@ -267,7 +289,8 @@ class VideoCog(commands.Cog, name="Video"):
         )
         return DeliveryTarget(interaction.channel_id, message_id, interaction.id, interaction.token, limit)
 
-    async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
+    async def refuse(self, interaction: discord.Interaction, text: str) -> None:
+        """An ephemeral refusal (nothing was started)."""
         await send_ephemeral(interaction, notice_embed("Can't make that video", text))
 
     async def _refuse_in_place(self, interaction: discord.Interaction, text: str) -> None:
@@ -290,7 +313,7 @@ class VideoCog(commands.Cog, name="Video"):
         actor = actor_of(interaction, self.settings.admin_user_ids)
         outcome = await within_answer_time(interaction, self.actions.cancel(job_id, actor))
         if not outcome.ok:
-            await self._refuse(interaction, outcome.refusal)
+            await self.refuse(interaction, outcome.refusal)
         elif interaction.response.is_done():
             self.display.deliver_soon(job_id)
         else:
@@ -305,7 +328,7 @@ class VideoCog(commands.Cog, name="Video"):
         """Delete: requester, or someone who may manage messages here."""
         outcome = await self.actions.delete(job_id, actor_of(interaction, self.settings.admin_user_ids))
         if not outcome.ok:
-            await self._refuse(interaction, outcome.refusal)
+            await self.refuse(interaction, outcome.refusal)
             return
         await interaction.response.defer()
         if interaction.message is not None:

@@ -23,8 +23,19 @@ class JobButtonHandler(Protocol):
     async def on_info_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
 
 
+class CreativeButtonHandler(Protocol):
+    """What Extend and Remix call (they open modals)."""
+
+    async def on_extend_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
+    async def on_remix_click(self, interaction: discord.Interaction, job_id: int) -> None: ...
+
+
 def _handler(interaction: discord.Interaction) -> JobButtonHandler:
     return interaction.client.job_buttons  # type: ignore[attr-defined]  # set in bot.py
+
+
+def _creative(interaction: discord.Interaction) -> CreativeButtonHandler:
+    return interaction.client.creative_buttons  # type: ignore[attr-defined]  # set in bot.py
 
 
 class _JobButton(GuardedItem, template=r"(?!)"):
@@ -65,6 +76,24 @@ class RegenerateButton(_JobButton, template=r"video:regen:(?P<job>\d+)"):
         await _handler(interaction).on_regenerate_click(interaction, self.job_id)
 
 
+class ExtendButton(_JobButton, template=r"video:extend:(?P<job>\d+)"):
+    """Continue the clip (a modal with the prompt to steer it); charged to whoever clicks."""
+
+    ACTION, LABEL, STYLE = "extend", "Extend", discord.ButtonStyle.primary
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await _creative(interaction).on_extend_click(interaction, self.job_id)
+
+
+class RemixButton(_JobButton, template=r"video:remix:(?P<job>\d+)"):
+    """The same job with edited prompt, negative prompt, duration or seed (a modal); charged to whoever clicks."""
+
+    ACTION, LABEL, STYLE = "remix", "Remix", discord.ButtonStyle.secondary
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await _creative(interaction).on_remix_click(interaction, self.job_id)
+
+
 class DeleteButton(_JobButton, template=r"video:delete:(?P<job>\d+)"):
     """Delete the message (requester or Manage Messages); history keeps the job, marked deleted."""
 
@@ -91,13 +120,16 @@ def running_view(job_id: int) -> discord.ui.View:
     return view
 
 
-def finished_view(job_id: int) -> discord.ui.View:
-    """Buttons once the job is over."""
+def finished_view(job_id: int, *, extend: bool = False) -> discord.ui.View:
+    """Buttons once the job is over (Extend only where the clip can be extended)."""
     view = discord.ui.View(timeout=None)
     view.add_item(RegenerateButton(job_id))
+    if extend:
+        view.add_item(ExtendButton(job_id))
+    view.add_item(RemixButton(job_id))
     view.add_item(InfoButton(job_id))
     view.add_item(DeleteButton(job_id))
     return view
 
 
-JOB_BUTTONS = (CancelButton, RegenerateButton, InfoButton, DeleteButton)
+JOB_BUTTONS = (CancelButton, RegenerateButton, ExtendButton, RemixButton, InfoButton, DeleteButton)

@@ -20,6 +20,7 @@ from cogs.ui.buttons import finished_view, running_view
 from cogs.ui.embeds import job_embed
 from cogs.ui.message import JobMessage, MessageGone
 from core.jobs import store
+from core.jobs.creative import extension_refusal
 from core.jobs.positions import PositionRefresh
 from core.jobs.progress import DOWNLOADING, progress_line
 from core.jobs.queue import JobQueue
@@ -239,7 +240,7 @@ class JobDisplay:
         """Edit the result in; True when it had to go into a new message instead."""
         job = result.job
         embed = job_embed(job, job.status, result.body)
-        view = finished_view(job.id)
+        view = finished_view(job.id, extend=self.offers_extend(job))
         upload = result.upload
 
         def files() -> list[discord.File]:  # a File is consumed by one request: build it per attempt
@@ -282,8 +283,13 @@ class JobDisplay:
         embed = job_embed(result.job, result.job.status, result.body)
         if interaction.message is not None:
             self.edit_sent(interaction.message.id)
-        await interaction.response.edit_message(embed=embed, view=finished_view(job_id))
+        view = finished_view(job_id, extend=self.offers_extend(result.job))
+        await interaction.response.edit_message(embed=embed, view=view)
         await self.ledger.delivered(job_id)
+
+    def offers_extend(self, job: JobView) -> bool:
+        """Whether the finished message shows Extend: the model can extend and the clip has room."""
+        return extension_refusal(job, self.services.catalog.get(job.model)) is None
 
     def deliver_soon(self, job_id: int) -> None:
         """Deliver in the background (e.g. after a Cancel: the click is answered first)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ class JobSummary:
     undeliverable: bool = False  # finished, but Discord would not take the result
     parent_id: int | None = None  # made from this job ...
     relation: str | None = None  # ... this way (regenerate, ...)
+    chain: tuple[tuple[int, str | None], ...] = ()  # (id, relation) from the first job to this one
+
+    @property
+    def chain_text(self) -> str:
+        """e.g. `#41 → #44 (extend) → #47 (extend)`; empty for a job made from none."""
+        if len(self.chain) < 2:
+            return ""
+        return " → ".join(f"#{i}" + (f" ({r})" if r else "") for i, r in self.chain)
 
     @classmethod
     def of(cls, gen: Generation) -> JobSummary:
@@ -60,7 +69,38 @@ async def history_page(user_id: int, page: int = 1, per_page: int = PAGE_SIZE) -
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     rows = await query.order_by("-created_at", "-id").offset((page - 1) * per_page).limit(per_page)
-    return HistoryPage([JobSummary.of(g) for g in rows], page, pages, total)
+    items = [JobSummary.of(g) for g in rows]
+    chains = await _chains(items)
+    items = [dataclasses.replace(j, chain=chains[j.id]) if j.id in chains else j for j in items]
+    return HistoryPage(items, page, pages, total)
+
+
+CHAIN_DEPTH = 20  # ancestors shown at most (a longer chain starts with "…")
+
+
+async def _chains(items: list[JobSummary]) -> dict[int, tuple[tuple[int, str | None], ...]]:
+    """Each made-from job's line of ancestors, read one generation at a time for the whole page."""
+    links: dict[int, tuple[int | None, str | None]] = {j.id: (j.parent_id, j.relation) for j in items}
+    wanted = {j.parent_id for j in items if j.parent_id is not None} - links.keys()
+    for _ in range(CHAIN_DEPTH):
+        if not wanted:
+            break
+        rows = await Generation.filter(id__in=list(wanted)).values_list("id", "parent_id", "relation")
+        for job_id, parent_id, relation in rows:
+            links[job_id] = (parent_id, relation)
+        wanted = {p for p, _ in links.values() if p is not None} - links.keys()
+    chains = {}
+    for job in items:
+        if job.parent_id is None:
+            continue
+        chain: list[tuple[int, str | None]] = []
+        current: int | None = job.id
+        while current is not None and len(chain) <= CHAIN_DEPTH:
+            parent, relation = links.get(current, (None, None))
+            chain.append((current, relation))
+            current = parent
+        chains[job.id] = tuple(reversed(chain))
+    return chains
 
 
 async def active_jobs(user_id: int | None = None) -> list[JobSummary]:

@@ -1,4 +1,5 @@
-"""What a person can do to an existing job — cancel, regenerate, delete — with the permission rules.
+"""What a person can do to an existing job — cancel, regenerate, extend, remix, delete — with the
+permission rules.
 
 Each action takes an `Actor` (who clicked, and what the platform says they may do) and returns an
 outcome; nothing here waits on a provider: a cancel at the provider runs in the background.
@@ -13,6 +14,7 @@ from typing import Any
 
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import store, transitions
+from core.jobs.creative import EXTENSION_KEYS, Creative
 from core.jobs.info import JobInfo, job_info
 from core.jobs.intake import Admitted, Intake, Refusal
 from core.jobs.requests import params_again
@@ -48,7 +50,7 @@ class Outcome:
 
 
 class JobActions:
-    """Cancel, Regenerate and Delete, for any front end."""
+    """Cancel, Regenerate, Extend, Remix and Delete, for any front end."""
 
     def __init__(
         self,
@@ -64,6 +66,9 @@ class JobActions:
         self._clock = clock
         self._now = clock.now
         self._new_seed = new_seed
+        creative = Creative(intake, new_seed)
+        self.extend = creative.extend
+        self.remix = creative.remix
 
     async def _db(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_db(call, what=what, sleep=self._clock.sleep, monotonic=self._clock.monotonic)
@@ -100,7 +105,10 @@ class JobActions:
             params = await params_again(job.prompt, job.model, job.config, seed=seed)
         except GenerationError as exc:
             return Refusal.of(exc)
-        return await self.intake.admit(params, requester, parent=Lineage(job_id, "regenerate"))
+        extension = {k: job.config[k] for k in EXTENSION_KEYS if k in job.config}  # the same extension again
+        return await self.intake.admit(
+            params, requester, parent=Lineage(job_id, "regenerate"), extra=extension or None
+        )
 
     async def info(self, job_id: int) -> JobInfo | None:
         """Everything a job ran with (the seed too), its cost, timings and the line that repeats it."""

@@ -31,7 +31,7 @@ def job_info(job: JobView, children: list[tuple[int, str]] | None = None) -> Job
     fields = [
         ("Prompt", job.prompt),
         ("Model", job.model + (" (demo renderer, not AI)" if job.is_demo else "")),
-        ("Length", f"{cfg.get('duration', job.video_seconds)} s"),
+        ("Length", _length(job)),
         ("Aspect ratio", str(cfg.get("aspect_ratio", "—"))),
         ("Resolution", str(cfg.get("resolution", "—"))),
         ("Seed", str(seed) if seed is not None else "— (this model takes no seed)"),
@@ -39,7 +39,18 @@ def job_info(job: JobView, children: list[tuple[int, str]] | None = None) -> Job
     if cfg.get("negative_prompt"):
         fields.append(("Negative prompt", str(cfg["negative_prompt"])))
     if cfg.get("image_mime_type"):
-        fields.append(("First frame", "an attached image"))
+        frame = (
+            "the clip's last frame"
+            if cfg.get("extends") and cfg.get("drop_first_frame")
+            else "an attached image"
+        )
+        fields.append(("First frame", frame))
+    if cfg.get("loop"):
+        fields.append(("Last frame", "the first frame (a loop)"))
+    elif cfg.get("last_frame_mime_type"):
+        fields.append(("Last frame", "an attached image"))
+    if "audio" in cfg:
+        fields.append(("Sound", "on" if cfg["audio"] else "off"))
     fields.append(("Status", _status(job)))
     cost = f"est. ${job.estimated_cost_usd:.2f}"
     fields.append(("Cost", cost + (" (quota refunded)" if job.refunded else "")))
@@ -54,6 +65,14 @@ def job_info(job: JobView, children: list[tuple[int, str]] | None = None) -> Job
     return JobInfo(f"Job #{job.id}", fields, video_command(job))
 
 
+def _length(job: JobView) -> str:
+    cfg = job.config
+    own = f"{cfg.get('duration', job.video_seconds)} s"
+    if cfg.get("extends"):
+        return f"{own} added to #{cfg['extends']}'s clip: {cfg.get('total_seconds', '?')} s in all"
+    return own
+
+
 def video_command(job: JobView) -> str:
     """The `/video` line that asks for this job's video again (an attached first frame must be
     attached again: the line says so)."""
@@ -66,8 +85,14 @@ def video_command(job: JobView) -> str:
     for name in ("aspect_ratio", "resolution", "negative_prompt", "seed"):
         if cfg.get(name) not in (None, ""):
             parts.append(f"{name}:{cfg[name]}")
+    if cfg.get("audio") is False:
+        parts.append("audio:False")
     if cfg.get("image_mime_type"):
         parts.append("image:<attach the same image>")
+    if cfg.get("loop"):
+        parts.append("loop:True")
+    elif cfg.get("last_frame_mime_type"):
+        parts.append("last_frame:<attach the same image>")
     return "/video " + " ".join(parts)
 
 

@@ -128,9 +128,16 @@ class Intake:
     # ---- admission ---------------------------------------------------------------------------
 
     async def admit(
-        self, params: GenerationParams, requester: Requester, *, parent: Lineage | None = None
+        self,
+        params: GenerationParams,
+        requester: Requester,
+        *,
+        parent: Lineage | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Admitted | Refusal:
-        """Validate, reserve quota and spend, and record the job `pending` — or refuse, changing nothing."""
+        """Validate, reserve quota and spend, and record the job `pending` — or refuse, changing nothing.
+
+        `extra` goes into the job's config as it is (e.g. an extension's clip to continue and join)."""
         try:
             request = self.validate(params)
         except GenerationError as exc:
@@ -148,7 +155,7 @@ class Intake:
             if (known := self.gate.known_refusal(user_id, *size)) is not None:
                 return Refusal.of(known)
             try:
-                gen = await self._record(request, requester, parent)
+                gen = await self._record(request, requester, parent, loop=params.loop, extra=extra)
             except GenerationError as exc:
                 self.gate.remember(user_id, exc, *size)
                 log.info("request from user %s refused: %s", user_id, exc.detail)
@@ -159,7 +166,13 @@ class Intake:
         return Admitted(JobView.of(gen), request)
 
     async def _record(
-        self, request: VideoRequest, requester: Requester, parent: Lineage | None = None
+        self,
+        request: VideoRequest,
+        requester: Requester,
+        parent: Lineage | None = None,
+        *,
+        loop: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> Generation:
         if await get_state(PAUSED_KEY):
             raise GenerationError(ErrorCategory.PAUSED, "an admin paused new videos")
@@ -168,10 +181,14 @@ class Intake:
         now = self._now()
         day = utc_day(now)
         user = await self.quotas.ensure_user(requester.user_id)
-        config = config_of(request)
+        config = {**config_of(request, loop=loop), **(extra or {})}
         if request.image is not None:
             config["image_path"] = str(
                 await store_image(self.output_dir, request.image, request.image_mime_type)
+            )
+        if request.last_frame is not None and not loop:
+            config["last_frame_path"] = str(
+                await store_image(self.output_dir, request.last_frame, request.last_frame_mime_type)
             )
         try:
             async with in_transaction():
@@ -194,8 +211,9 @@ class Intake:
                     relation=parent.relation if parent else None,
                 )
         except BaseException:
-            if "image_path" in config:
-                await asyncio.to_thread(Path(config["image_path"]).unlink, missing_ok=True)
+            for key in ("image_path", "last_frame_path"):
+                if key in config:
+                    await asyncio.to_thread(Path(config[key]).unlink, missing_ok=True)
             raise
 
     async def _check_waiting(self, user_id: int) -> None:

@@ -21,8 +21,8 @@ from models import Generation
 IMAGE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
 
 
-def config_of(request: VideoRequest) -> dict[str, Any]:
-    """The options a job row keeps (the image is stored separately)."""
+def config_of(request: VideoRequest, *, loop: bool = False) -> dict[str, Any]:
+    """The options a job row keeps (the images are stored separately; a loop's last frame is its first)."""
     return {
         "duration": request.duration,
         "aspect_ratio": request.aspect_ratio,
@@ -30,6 +30,9 @@ def config_of(request: VideoRequest) -> dict[str, Any]:
         "negative_prompt": request.negative_prompt,
         "seed": request.seed,
         "image_mime_type": request.image_mime_type,
+        "audio": request.audio,
+        "loop": loop,
+        "last_frame_mime_type": None if loop else request.last_frame_mime_type,
     }
 
 
@@ -46,10 +49,18 @@ async def store_image(output_dir: Path, image: bytes, mime_type: str | None) -> 
     return path
 
 
-async def _read_image(config: dict[str, Any]) -> bytes | None:
-    if not config.get("image_path"):
+async def _read_image(config: dict[str, Any], key: str = "image_path") -> bytes | None:
+    if not config.get(key):
         return None
-    return await asyncio.to_thread(Path(config["image_path"]).read_bytes)
+    return await asyncio.to_thread(Path(config[key]).read_bytes)
+
+
+async def _last_frame(config: dict[str, Any], image: bytes | None) -> tuple[bytes | None, str | None]:
+    """The closing frame a job was asked with: its own file, or the first frame again for a loop."""
+    if config.get("loop"):
+        return image, config.get("image_mime_type")
+    data = await _read_image(config, "last_frame_path")
+    return data, config.get("last_frame_mime_type") if data is not None else None
 
 
 async def load_request(gen: Generation, spec: ModelSpec) -> VideoRequest:
@@ -57,8 +68,15 @@ async def load_request(gen: Generation, spec: ModelSpec) -> VideoRequest:
     cfg = gen.config
     try:
         image = await _read_image(cfg)
+        last_frame, last_mime = await _last_frame(cfg, image)
     except OSError as exc:
         raise GenerationError(ErrorCategory.UNKNOWN, f"the input image is gone: {exc}") from None
+    try:
+        extend_video = await _read_image(cfg, "extend_video_path")
+    except OSError as exc:
+        raise GenerationError(
+            ErrorCategory.INVALID_REQUEST, f"the clip to extend is gone (kept {exc.filename})"
+        ) from None
     return VideoRequest(
         prompt=gen.prompt,
         model=spec,
@@ -69,6 +87,10 @@ async def load_request(gen: Generation, spec: ModelSpec) -> VideoRequest:
         seed=cfg.get("seed"),
         image=image,
         image_mime_type=cfg.get("image_mime_type") if image is not None else None,
+        last_frame=last_frame,
+        last_frame_mime_type=last_mime,
+        audio=cfg.get("audio", True),
+        extend_video=extend_video,
     )
 
 
@@ -78,6 +100,7 @@ async def params_again(
     """The parameters of an earlier job, for Regenerate (`seed` replaces the old one when given)."""
     try:
         image = await _read_image(config)
+        last_frame, last_mime = (None, None) if config.get("loop") else await _last_frame(config, image)
     except OSError as exc:
         raise GenerationError(
             ErrorCategory.INVALID_REQUEST, f"image: the original image is gone ({exc})"
@@ -92,4 +115,8 @@ async def params_again(
         seed=seed if seed is not None else config.get("seed"),
         image=image,
         image_mime_type=config.get("image_mime_type") if image is not None else None,
+        last_frame=last_frame,
+        last_frame_mime_type=last_mime,
+        loop=bool(config.get("loop")),
+        audio=config.get("audio"),
     )

@@ -37,6 +37,7 @@ from core.jobs.requests import load_request
 from core.jobs.views import GenerationResult, result_of
 from core.jobs.waiting import VideoWaiter, Wait
 from core.media.files import output_filename, safe_output_path
+from core.media.join import join_clips
 from core.platform.clock import Clock, utcnow
 from core.platform.coordination import RateLimiter
 from core.platform.db_retry import is_transient, retry_db
@@ -144,6 +145,8 @@ class JobRunner:
             video = await self._wait_for_video(gen, lease, spec, provider, ref, reporter)
             await reporter.report(*DOWNLOADING)
             path, size = await self._download(gen, lease, provider, ref, video)
+            if gen.config.get("join_after"):  # an extension: the source clip, then the new seconds
+                path, size = await self._join(gen, path)
             total = self._monotonic() - started
             if gen.submitted_at is not None:  # resumed: count the time before the restart too
                 total = max(total, (self._now() - gen.submitted_at).total_seconds())
@@ -308,6 +311,21 @@ class JobRunner:
         await asyncio.to_thread(partial.replace, path)
         gen.stage_timings = dict(gen.stage_timings, download=round(self._monotonic() - began, 3))
         return path, size
+
+    async def _join(self, gen: Generation, clip: Path) -> tuple[Path, int]:
+        """Put the source clip before the downloaded continuation, as the job's one result file."""
+        began = self._monotonic()
+        source = Path(gen.config["join_after"])
+        joined = clip.with_name(f"{clip.stem}.joined.mp4")
+        try:
+            await join_clips(source, clip, joined, drop_first_frame=bool(gen.config.get("drop_first_frame")))
+        except (OSError, ValueError) as exc:
+            raise GenerationError(
+                ErrorCategory.UNKNOWN, f"joining the clip to job #{gen.config.get('extends')}'s failed: {exc}"
+            ) from None
+        await asyncio.to_thread(joined.replace, clip)
+        gen.stage_timings = dict(gen.stage_timings, join=round(self._monotonic() - began, 3))
+        return clip, (await asyncio.to_thread(clip.stat)).st_size
 
     async def _retrying(
         self, what: str, job_id: int, attempts: int, call: Callable[[], Awaitable[Any]]

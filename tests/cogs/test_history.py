@@ -243,7 +243,7 @@ async def test_an_unexpected_error_while_turning_the_page_gets_an_ephemeral_repl
     assert re.search(r"Error id: `[0-9a-f]{8}`", embeds_text(cb.data["embeds"]))
 
 
-async def test_a_regenerated_job_names_the_job_it_was_made_from(discord_env):
+async def test_a_job_made_from_another_shows_its_chain(discord_env):
     h = discord_env
     alice = user_id(h, "alice")
     [parent] = await seed_history(alice, 1)
@@ -254,6 +254,7 @@ async def test_a_regenerated_job_names_the_job_it_was_made_from(discord_env):
         parent_id=parent,
         relation="regenerate",
     )
+    child = (await Generation.get(prompt="again")).id
     fields = job_fields((await history(h)).original)
-    assert fields[0]["value"].endswith(f"regenerate of #{parent}")
-    assert "of #" not in fields[1]["value"]
+    assert fields[0]["value"].endswith(f"#{parent} → #{child} (regenerate)")
+    assert "→" not in fields[1]["value"]

@@ -22,8 +22,9 @@ async def test_commands_are_pushed_once_and_not_again_when_unchanged(db, tmp_pat
             await stop_bot(bot, task)
             await services.aclose()
         assert len(fake.command_puts) == 1
-        names = {c["name"] for c in fake.commands}
-        assert names == {"video", "history", "quota", "videoadmin", "presets"}
+        names = {(c["name"], c.get("type", 1)) for c in fake.commands}
+        slash = {(name, 1) for name in ("video", "history", "quota", "videoadmin", "presets")}
+        assert names == slash | {("Animate", 3)}  # and the message command
 
 
 async def test_dev_guild_gets_the_commands_instantly(db, tmp_path, monkeypatch):

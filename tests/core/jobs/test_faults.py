@@ -274,9 +274,9 @@ async def test_a_flood_from_one_user_is_decided_with_a_handful_of_queries(db, jo
     calls = [0]
     real = jobs.intake._record
 
-    async def counted(*args):
+    async def counted(*args, **kwargs):
         calls[0] += 1
-        return await real(*args)
+        return await real(*args, **kwargs)
 
     monkeypatch.setattr(jobs.intake, "_record", counted)
     outcomes = await asyncio.gather(*(jobs.intake.admit(PARAMS, ALICE) for _ in range(300)))
