@@ -82,6 +82,7 @@ class VideoCog(commands.Cog, name="Video"):
         last_frame: discord.Attachment | None = None,
         loop: bool | None = None,
         audio: bool | None = None,
+        variants: app_commands.Range[int, 1, 4] | None = None,
     ) -> None:
         """Generate a video from a text prompt.
 
@@ -98,6 +99,7 @@ class VideoCog(commands.Cog, name="Video"):
             last_frame: A closing frame, for models that take one (needs image too).
             loop: End on the first frame (the image), for models that take a last frame.
             audio: Sound on or off, for models where sound is optional (silence may cost less).
+            variants: Make 1-4 videos at once (each charged, each its own seed), shown in one message.
         """
         params = GenerationParams(
             prompt=prompt,
@@ -113,6 +115,7 @@ class VideoCog(commands.Cog, name="Video"):
             last_frame_mime_type=_mime(last_frame),
             loop=bool(loop),
             audio=audio,
+            variants=variants or 1,
         )
         for name, attachment in (("image", image), ("last_frame", last_frame)):
             if attachment is not None and attachment.size > MAX_IMAGE_BYTES:
@@ -257,14 +260,16 @@ class VideoCog(commands.Cog, name="Video"):
         if isinstance(outcome, Refusal):
             await self._refuse_in_place(interaction, refusal_message(outcome))
             return
-        job_id = outcome.job.id
+        ids = [job.id for job in outcome.jobs]  # the variants share the one message
         try:
             target = await self._target(interaction, message_id)
-            await self.intake.publish(job_id, target)
+            await self.intake.publish(ids, target)
         except BaseException:
-            await asyncio.shield(self.intake.withdraw(job_id, "its Discord message could not be made"))
+            for job_id in ids:
+                await asyncio.shield(self.intake.withdraw(job_id, "its Discord message could not be made"))
             raise
-        self.display.show_queued(dataclasses.replace(outcome.job, status=JobStatus.QUEUED, target=target))
+        for job in outcome.jobs:
+            self.display.show_queued(dataclasses.replace(job, status=JobStatus.QUEUED, target=target))
 
     async def _withdraw_when_admitted(self, admission: asyncio.Task) -> None:
         """Discord failed us before the job had a message: once admission decides, undo an admission."""
@@ -273,10 +278,11 @@ class VideoCog(commands.Cog, name="Video"):
         except Exception:
             return  # admission itself failed: its transaction left nothing behind
         if isinstance(outcome, Admitted):
-            try:
-                await self.intake.withdraw(outcome.job.id, "Discord did not accept the reply")
-            except Exception:  # the stale-pending sweep withdraws it later
-                log.exception("job %s: withdrawing it failed", outcome.job.id)
+            for job in outcome.jobs:
+                try:
+                    await self.intake.withdraw(job.id, "Discord did not accept the reply")
+                except Exception:  # the stale-pending sweep withdraws it later
+                    log.exception("job %s: withdrawing it failed", job.id)
 
     @staticmethod
     async def _target(interaction: discord.Interaction, message_id: int | None) -> DeliveryTarget:

@@ -23,6 +23,7 @@ def random_seed() -> int:
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_VARIANTS = 4
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class GenerationParams:
     last_frame_mime_type: str | None = None
     loop: bool = False  # the first frame is also the last
     audio: bool | None = None  # None: the model's way (sound unless its audio is "off" or "none")
+    variants: int = 1  # that many jobs (each charged, each its own seed) sharing one message
 
 
 def clean_text(text: str) -> str:
@@ -129,6 +131,8 @@ def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
             raise invalid(f"image: {spec.name} does not take an image")
         _check_image("image", params.image, params.image_mime_type)
     last_frame, last_mime = _end_frame(params, spec)
+    if not 1 <= params.variants <= MAX_VARIANTS:
+        raise invalid(f"variants: between 1 and {MAX_VARIANTS}")
 
     return VideoRequest(
         prompt=prompt,

@@ -81,6 +81,8 @@ class Generation(Model):
     # Lineage: the job this one was made from, and how (regenerate; later remix, extend, variant...).
     parent_id = fields.BigIntField(null=True)
     relation = fields.CharField(max_length=16, null=True)
+    # Variants of one /video share one message: the id of the first of them (config "variant" is 1..n).
+    group_id = fields.BigIntField(null=True)
 
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -97,4 +99,5 @@ class Generation(Model):
             ("delivered_at", "completed_at"),  # the delivery sweep's "finished, not yet shown"
             ("provider_cancel_at",),  # the provider-cancel sweep's "still to be told"
             ("parent_id",),  # a job's children (Info, /history)
+            ("group_id",),  # the variants sharing one message
         )

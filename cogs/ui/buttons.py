@@ -45,9 +45,12 @@ class _JobButton(GuardedItem, template=r"(?!)"):
     LABEL: ClassVar[str]
     STYLE: ClassVar[discord.ButtonStyle]
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, *, label: str | None = None) -> None:
+        """`label` replaces the usual one, e.g. `Extend 2` on a message of variants."""
         super().__init__(
-            discord.ui.Button(label=self.LABEL, style=self.STYLE, custom_id=f"video:{self.ACTION}:{job_id}")
+            discord.ui.Button(
+                label=label or self.LABEL, style=self.STYLE, custom_id=f"video:{self.ACTION}:{job_id}"
+            )
         )
         self.job_id = job_id
 

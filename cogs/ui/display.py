@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import discord
 
 from cogs.ui.buttons import finished_view, running_view
 from cogs.ui.embeds import job_embed
+from cogs.ui.group_display import GroupMessages, Progress
 from cogs.ui.message import JobMessage, MessageGone
 from core.jobs import store
 from core.jobs.creative import extension_refusal
@@ -44,15 +44,6 @@ OLD_MESSAGE_EDITS_USED_UP = 30046  # "Maximum number of edits to messages older 
 FORGET_AFTER = 30.0  # seconds after a job left the line before a process not running it stops tracking it
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What the progress line shows (the elapsed time is added when the edit is sent)."""
-
-    percent: int
-    stage: str
-    queued: bool = False  # still waiting for a slot
-
-
 class Tracked:
     """One job's message and the updater that edits it."""
 
@@ -63,10 +54,20 @@ class Tracked:
         self.display = display
         self.running_here = False  # a worker of this process runs it (and will deliver it)
         self.waiting_seen_at = display.clock.monotonic()  # last time it was waiting or running here
-        self.updater: CoalescingUpdater[Progress] = CoalescingUpdater(
-            self._send, display.edit_spacing, monotonic=display.clock.monotonic, sleep=display.clock.sleep
-        )
+        self.group_id = job.group_id
+        if self.group_id is not None:  # variants share their message's updater: one edit draws them all
+            self.updater = display.groups.updater(self)
+        else:
+            self.updater = CoalescingUpdater(
+                self._send, display.edit_spacing, monotonic=display.clock.monotonic, sleep=display.clock.sleep
+            )
         self._held: asyncio.Task[None] | None = None
+
+    def show(self, state: Progress) -> None:
+        """Queue an edit showing `state` (for a variant: its line in the message's next drawing)."""
+        if self.group_id is not None:
+            self.display.groups.progress[self.job.id] = state
+        self.updater.push(state)
 
     def progress(self, percent: int, stage: str) -> None:
         """Show a new stage. Downloading and Complete usually last a moment: they are shown only if they
@@ -76,11 +77,11 @@ class Tracked:
         if percent >= BRIEF_STAGES_FROM:
             self._held = asyncio.create_task(self._push_later(state))
         else:
-            self.updater.push(state)
+            self.show(state)
 
     async def _push_later(self, state: Progress) -> None:
         await self.clock.sleep(BRIEF_STAGE_GRACE)
-        self.updater.push(state)
+        self.show(state)
 
     def _release_held(self) -> None:
         if self._held is not None:
@@ -90,16 +91,21 @@ class Tracked:
     async def close(self) -> float:
         """No more progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
         self._release_held()
-        await self.updater.close()
+        if self.group_id is None or self.display.groups.leave(self):
+            await self.updater.close()
         return self.updater.next_send_in()
 
     async def _send(self, state: Progress) -> None:
         status = JobStatus.QUEUED if state.queued else JobStatus.PROCESSING
         elapsed = (self.clock.now() - self.job.created_at).total_seconds()
         embed = job_embed(self.job, status, progress_line(state.percent, state.stage, elapsed))
+        await self.edit_progress(embed=embed, view=running_view(self.job.id))
+
+    async def edit_progress(self, **fields) -> None:
+        """A progress edit; StopUpdates when the message can take no more of them."""
         try:
             self.display.edit_sent(self.message.message_id)
-            await self.message.edit(embed=embed, view=running_view(self.job.id))
+            await self.message.edit(**fields)
         except MessageGone as exc:
             raise StopUpdates from exc
         except discord.HTTPException as exc:
@@ -134,6 +140,7 @@ class JobDisplay:
         self.tracked: dict[int, Tracked] = {}
         self._no_message: set[int] = set()  # waiting jobs with no Discord message (e.g. from the CLI)
         self._delivering: set[int] = set()
+        self.groups = GroupMessages(self)  # variants sharing one message
         # Observers of every edit of a job's message this display sends (its id), e.g. the benchmark's
         # pacing check; a new message posted in place of one that can't be edited is not an edit.
         self.edit_observers: list[Callable[[int], None]] = []
@@ -176,7 +183,7 @@ class JobDisplay:
         """A job this process just published: its message says Queued at once."""
         message = self.message_for(job)
         if message is not None:
-            self.track(job, message).updater.push(Progress(0, "Queued", queued=True))
+            self.track(job, message).show(Progress(0, "Queued", queued=True))
 
     async def untrack(self, job_id: int) -> float:
         """Stop progress edits; returns the seconds until a final edit keeps the EDIT_INTERVAL pace."""
@@ -222,6 +229,12 @@ class JobDisplay:
                 return  # nothing to show, not over yet, or already shown (e.g. by the Cancel button)
             if not await self.ledger.claim(job_id):
                 return  # another process is delivering it right now
+            if job.group_id is not None:
+                try:
+                    await self.groups.deliver(job, message, ready_at)
+                except (MessageGone, discord.HTTPException) as exc:
+                    await self.ledger.failed(job_id, str(exc))
+                return
             limit = (job.target.upload_limit if job.target else None) or DEFAULT_UPLOAD_LIMIT
             result = await self.results.prepare(job_id, limit)
             await self.clock.sleep(max(0.0, ready_at - self.clock.monotonic()))  # the final edit's pace too
@@ -232,7 +245,7 @@ class JobDisplay:
                 await self.ledger.failed(job_id, str(exc))
                 return
             if await self.ledger.delivered(job_id) and result.notify and not posted_new:
-                await self._notify(job, message)
+                await self.notify(job, message)
         finally:
             self._delivering.discard(job_id)
 
@@ -269,7 +282,8 @@ class JobDisplay:
             await self.ledger.moved(job.id, message.channel_id, message.message_id)
             return True
 
-    async def _notify(self, job: JobView, message: JobMessage) -> None:
+    async def notify(self, job: JobView, message: JobMessage) -> None:
+        """Ping the requester once: the result is in (their job took long)."""
         try:
             await message.notify(f"your video is ready: {message.jump_url}")
         except discord.HTTPException as exc:
@@ -279,6 +293,12 @@ class JobDisplay:
         """Answer a click on the job's message by editing that message to the job's final state
         (a cancelled job has no file to fit, so this is quick)."""
         await self.untrack(job_id)  # no progress edit may follow the final state
+        job = await store.get(job_id)
+        if job.group_id is not None:  # a variant: the message draws all of them (their files stay)
+            embeds, view = await self.groups.draw(job.group_id)
+            await interaction.response.edit_message(embeds=embeds, view=view)
+            await self.ledger.delivered(job_id)
+            return
         result = await self.results.prepare(job_id, DEFAULT_UPLOAD_LIMIT)
         embed = job_embed(result.job, result.job.status, result.body)
         if interaction.message is not None:
@@ -321,7 +341,7 @@ class JobDisplay:
         for job_id, (place, total) in due.items():
             tracked = self.tracked.get(job_id)
             if tracked is not None and not tracked.running_here:  # a place read just before it started
-                tracked.updater.push(Progress(0, f"Queued · position {place} of {total}", queued=True))
+                tracked.show(Progress(0, f"Queued · position {place} of {total}", queued=True))
         await self._forget_left_line(positions)
 
     async def _forget_left_line(self, positions: dict[int, tuple[int, int]]) -> None:

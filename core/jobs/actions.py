@@ -123,6 +123,8 @@ class JobActions:
         )
         if not allowed:
             return Outcome(job, "Only the person who asked for this video, or a moderator, can delete it.")
-        await transitions.mark_deleted(job_id, self._now())
+        together = [j.id for j in await store.group(job.group_id)] if job.group_id else [job_id]
+        for one in together:  # variants share the message
+            await transitions.mark_deleted(one, self._now())
         log.info("job %s: message deleted by user %s", job_id, actor.user_id)
         return Outcome(await store.get(job_id))

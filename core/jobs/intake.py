@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
 from core.providers.base import VideoRequest
-from core.validation import GenerationParams, random_seed, resolve_model, validate
+from core.validation import MAX_SEED, GenerationParams, random_seed, resolve_model, validate
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ class Admitted:
 
     job: JobView
     request: VideoRequest
+    group: tuple[JobView, ...] = ()  # all the variants (job is the first), when there are several
+
+    @property
+    def jobs(self) -> tuple[JobView, ...]:
+        """Every job admitted: the variants, or the one job."""
+        return self.group or (self.job,)
 
 
 @dataclass(frozen=True)
@@ -137,17 +143,20 @@ class Intake:
     ) -> Admitted | Refusal:
         """Validate, reserve quota and spend, and record the job `pending` — or refuse, changing nothing.
 
-        `extra` goes into the job's config as it is (e.g. an extension's clip to continue and join)."""
+        `extra` goes into the job's config as it is (e.g. an extension's clip to continue and join).
+        With `params.variants` > 1 that many jobs are admitted together or not at all, each charged and
+        with its own seed (a given seed, then the next ones), sharing a group id: `Admitted.group`."""
         try:
             request = self.validate(params)
         except GenerationError as exc:
             return Refusal.of(exc)
-        if request.seed is None and request.model.seed:  # chosen and recorded: the result can be remade
-            request = dataclasses.replace(request, seed=self._new_seed())
+        count = params.variants
+        seeds = self._seeds(request, count)  # chosen and recorded: every result can be remade
+        request = dataclasses.replace(request, seed=seeds[0])
         user_id = requester.user_id
         size = (
-            request.duration,
-            request.model.estimate_cost(request.duration, request.resolution, audio=request.audio),
+            request.duration * count,
+            request.model.estimate_cost(request.duration, request.resolution, audio=request.audio) * count,
         )
         if (known := self.gate.known_refusal(user_id, *size)) is not None:
             return Refusal.of(known)
@@ -155,15 +164,23 @@ class Intake:
             if (known := self.gate.known_refusal(user_id, *size)) is not None:
                 return Refusal.of(known)
             try:
-                gen = await self._record(request, requester, parent, loop=params.loop, extra=extra)
+                gens = await self._record(
+                    request, requester, parent, loop=params.loop, extra=extra, seeds=seeds
+                )
             except GenerationError as exc:
                 self.gate.remember(user_id, exc, *size)
                 log.info("request from user %s refused: %s", user_id, exc.detail)
                 return Refusal.of(exc)
         log.info(
-            "job %s: admitted for user %s (%s, %ss)", gen.id, user_id, request.model.name, request.duration
+            "job %s: admitted for user %s (%s, %ss%s)",
+            gens[0].id,
+            user_id,
+            request.model.name,
+            request.duration,
+            f", {count} variants: {', '.join(str(g.id) for g in gens)}" if count > 1 else "",
         )
-        return Admitted(JobView.of(gen), request)
+        group = tuple(JobView.of(g) for g in gens) if count > 1 else ()
+        return Admitted(JobView.of(gens[0]), request, group)
 
     async def _record(
         self,
@@ -173,7 +190,8 @@ class Intake:
         *,
         loop: bool = False,
         extra: dict[str, Any] | None = None,
-    ) -> Generation:
+        seeds: list[int | None] | None = None,
+    ) -> list[Generation]:
         if await get_state(PAUSED_KEY):
             raise GenerationError(ErrorCategory.PAUSED, "an admin paused new videos")
         spec = request.model
@@ -190,40 +208,60 @@ class Intake:
             config["last_frame_path"] = str(
                 await store_image(self.output_dir, request.last_frame, request.last_frame_mime_type)
             )
+        seeds = seeds or [request.seed]
+        count = len(seeds)
         try:
             async with in_transaction():
-                await self.quotas.reserve(user, day, request.duration, cost)
-                await self._check_waiting(requester.user_id)
-                return await transitions.create(
-                    now,
-                    user_id=requester.user_id,
-                    guild_id=requester.guild_id,
-                    channel_id=requester.channel_id,
-                    prompt=request.prompt,
-                    model=spec.name,
-                    provider=spec.provider,
-                    provider_model_id=spec.provider_model_id,
-                    config=config,
-                    video_seconds=request.duration,
-                    estimated_cost_usd=cost,
-                    quota_day=day,
-                    parent_id=parent.parent_id if parent else None,
-                    relation=parent.relation if parent else None,
-                )
+                for _ in range(count):
+                    await self.quotas.reserve(user, day, request.duration, cost)
+                await self._check_waiting(requester.user_id, count)
+                gens = []
+                for number, seed in enumerate(seeds, start=1):
+                    own = {**config, "seed": seed, "variant": number} if count > 1 else config
+                    gens.append(
+                        await transitions.create(
+                            now,
+                            user_id=requester.user_id,
+                            guild_id=requester.guild_id,
+                            channel_id=requester.channel_id,
+                            prompt=request.prompt,
+                            model=spec.name,
+                            provider=spec.provider,
+                            provider_model_id=spec.provider_model_id,
+                            config=own,
+                            video_seconds=request.duration,
+                            estimated_cost_usd=cost,
+                            quota_day=day,
+                            parent_id=parent.parent_id if parent else None,
+                            relation=parent.relation if parent else None,
+                        )
+                    )
+                if count > 1:
+                    await transitions.group(gens)
+                return gens
         except BaseException:
             for key in ("image_path", "last_frame_path"):
                 if key in config:
                     await asyncio.to_thread(Path(config[key]).unlink, missing_ok=True)
             raise
 
-    async def _check_waiting(self, user_id: int) -> None:
+    def _seeds(self, request: VideoRequest, count: int) -> list[int | None]:
+        """Each job's seed: the one given, then the next ones for variants; else a new draw for each
+        (None for a model that takes no seed)."""
+        if not request.model.seed:
+            return [None] * count
+        if request.seed is None:
+            return [self._new_seed() for _ in range(count)]
+        return [(request.seed + i) % (MAX_SEED + 1) for i in range(count)]
+
+    async def _check_waiting(self, user_id: int, adding: int = 1) -> None:
         """The waiting cap, counted after the quota UPDATE (which serializes one user's requests)."""
         if self.max_waiting is None:
             return
         waiting = await Generation.filter(
             user_id=user_id, status__in=[GenerationStatus.PENDING, GenerationStatus.QUEUED]
         ).count()
-        if waiting >= self.max_waiting:
+        if waiting + adding - 1 >= self.max_waiting:
             raise GenerationError(
                 ErrorCategory.TOO_MANY_WAITING,
                 f"you already have {waiting} videos waiting to start (at most {self.max_waiting})",
@@ -245,22 +283,27 @@ class Intake:
 
     # ---- publishing --------------------------------------------------------------------------
 
-    async def publish(self, job_id: int, target: DeliveryTarget | None) -> None:
-        """Attach the job's message and put it in the queue, as one UPDATE; then wake the workers.
+    async def publish(self, job_id: int | Sequence[int], target: DeliveryTarget | None) -> None:
+        """Attach the job's message and put it in the queue, as one UPDATE; then wake the workers. Several
+        ids (variants) are published together or not at all.
 
-        If that can't be done (the database stays away), the job is withdrawn — cancelled and refunded —
+        If that can't be done (the database stays away), the jobs are withdrawn — cancelled and refunded —
         and the error raised: a job nobody can see must never run.
         """
+        ids = [job_id] if isinstance(job_id, int) else list(job_id)
         try:
             published = await self._db(
-                "publish", lambda: transitions.publish(job_id, target, self._now()), PUBLISH_RETRY_FOR
+                "publish", lambda: transitions.publish(ids, target, self._now()), PUBLISH_RETRY_FOR
             )
         except BaseException:
-            await asyncio.shield(self.withdraw(job_id, "the job could not be put in the queue"))
+            for one in ids:
+                await asyncio.shield(self.withdraw(one, "the job could not be put in the queue"))
             raise
         if not published:
+            for one in ids:  # the others of a group: none runs without the rest
+                await asyncio.shield(self.withdraw(one, "another variant was withdrawn before publishing"))
             raise GenerationError(
-                ErrorCategory.CANCELLED, f"job {job_id} was withdrawn before it was published"
+                ErrorCategory.CANCELLED, f"job {ids[0]} was withdrawn before it was published"
             )
         for callback in self._published:
             callback()

@@ -76,3 +76,9 @@ async def children(job_id: int) -> list[tuple[int, str]]:
     """(id, relation) of the jobs made from this one, oldest first."""
     rows = await Generation.filter(parent_id=job_id).order_by("id").values_list("id", "relation")
     return [(int(i), str(r)) for i, r in rows]
+
+
+async def group(group_id: int) -> list[JobView]:
+    """The variants that share one message, in variant order."""
+    rows = await Generation.filter(group_id=group_id).order_by("id")
+    return [JobView.of(g) for g in rows]

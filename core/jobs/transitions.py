@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCategory, GenerationError
 from core.jobs.views import DeliveryTarget
@@ -43,8 +44,16 @@ async def create(now: dt.datetime, **fields: Any) -> Generation:
     return await Generation.create(status=PENDING, created_at=now, updated_at=now, **fields)
 
 
-async def publish(job_id: int, target: DeliveryTarget | None, now: dt.datetime) -> bool:
-    """pending → queued, with the job's message attached in the same UPDATE."""
+async def group(gens: list[Generation]) -> None:
+    """Mark jobs as the variants of one request: their group id is the first one's id."""
+    await Generation.filter(id__in=[g.id for g in gens]).update(group_id=gens[0].id)
+    for gen in gens:
+        gen.group_id = gens[0].id
+
+
+async def publish(job_ids: list[int], target: DeliveryTarget | None, now: dt.datetime) -> bool:
+    """pending → queued, with the jobs' message attached: all of them (variants share a message), or
+    none and False when one was withdrawn meanwhile."""
     fields: dict[str, Any] = {"status": QUEUED, "updated_at": now}
     if target is not None:
         fields.update(
@@ -54,7 +63,17 @@ async def publish(job_id: int, target: DeliveryTarget | None, now: dt.datetime) 
             interaction_token=target.token,
             upload_limit=target.upload_limit,
         )
-    return bool(await Generation.filter(id=job_id, status=PENDING).update(**fields))
+    try:
+        async with in_transaction():
+            if await Generation.filter(id__in=job_ids, status=PENDING).update(**fields) != len(job_ids):
+                raise _NotAllPending
+    except _NotAllPending:
+        return False
+    return True
+
+
+class _NotAllPending(Exception):
+    """Rolls back a publish that found a job no longer pending."""
 
 
 async def cancel_pending(job_id: int, now: dt.datetime, reason: str) -> bool:

@@ -42,7 +42,7 @@ class Lineage:
     """Where a new job comes from: the job it was made from, and how."""
 
     parent_id: int
-    relation: str  # "regenerate" (later: remix, extend, variant)
+    relation: str  # "regenerate", "extend", "remix"
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,18 @@ class JobView:
     target: DeliveryTarget | None
     timings: dict[str, float] = field(default_factory=dict)  # stage name -> seconds (submit, processing...)
     parent_id: int | None = None  # the job this one was made from ...
-    relation: str | None = None  # ... and how: "regenerate" (later remix, extend, variant)
+    relation: str | None = None  # ... and how: "regenerate", "extend", "remix"
+    group_id: int | None = None  # variants of one /video: the first one's id (they share one message)
 
     @property
     def is_demo(self) -> bool:
         """Made by the local demo renderer (a labelled test pattern, not AI output)."""
         return self.provider == "demo"
+
+    @property
+    def variant(self) -> int | None:
+        """Its number among the variants of one /video (1..n), or None for a job on its own."""
+        return self.config.get("variant") if self.group_id is not None else None
 
     @property
     def finished(self) -> bool:
@@ -120,6 +126,7 @@ class JobView:
             timings=dict(gen.stage_timings or {}),
             parent_id=gen.parent_id,
             relation=gen.relation,
+            group_id=gen.group_id,
         )
 
 
@@ -140,6 +147,11 @@ class GenerationResult:
     estimated_cost_usd: float | None = None
     refunded: bool = False
     job_status: str | None = None  # the record's status: anything but completed/failed/cancelled = not over
+
+    @property
+    def variant(self) -> int | None:
+        """Its number among the variants of one /video (1..n), or None for a job on its own."""
+        return self.config.get("variant") if self.group_id is not None else None
 
     @property
     def finished(self) -> bool:

@@ -162,3 +162,51 @@ async def test_animate_on_a_message_without_an_image_says_so_privately(discord_e
     callback = await handle.wait_callback()
     assert callback.type == 4 and callback.data["flags"] & FLAG_EPHEMERAL
     assert "no PNG, JPEG or WebP image" in str(callback.data)
+
+
+# ---- variants -----------------------------------------------------------------------------------------
+
+
+def labels(msg) -> list[str]:
+    return [c["label"] for row in msg.components for c in row["components"]]
+
+
+async def test_three_variants_share_one_message_that_receives_three_mp4s(discord_env):
+    h = discord_env
+    handle = await h.video("a red fox in snow", **VIDEO, variants=3)
+    assert handle.callback.type == 5
+    msg = await handle.wait_original(lambda m: len(m.attachments) == 3, timeout=60)
+    jobs = await Generation.all().order_by("id")
+    assert len(jobs) == 3 and {j.group_id for j in jobs} == {jobs[0].id}
+    assert [j.config["variant"] for j in jobs] == [1, 2, 3]
+    assert len({j.config["seed"] for j in jobs}) == 3, "each variant its own seed"
+    assert sorted(a.filename for a in msg.attachments) == [f"video_{j.id}.mp4" for j in jobs]
+    assert all(abs(seconds(a.data) - 2.0) < 0.1 for a in msg.attachments)
+    await h.fake.wait_for(lambda: "Delete" in labels(msg), 10, "the last drawing with every variant over")
+    assert labels(msg) == [
+        *[f"{action} {n}" for n in (1, 2, 3) for action in ("Extend", "Remix", "Info")],
+        "Delete",
+    ]
+    assert msg.embeds[0]["title"] == "🎞️ 3 variants · 3 of 3 finished" and len(msg.embeds) == 4
+    alice = int(h.fake.user("alice")["id"])
+    usage = await h.services.quotas.status(alice, utc_day(dt.datetime.now(dt.UTC)))
+    assert (usage.videos_used, usage.seconds_used) == (3, 6)
+
+    # A variant's own buttons act on that variant.
+    opened = await h.fake.send_component_click(
+        msg.id, f"video:extend:{jobs[1].id}", user=h.fake.user("alice")
+    )
+    await opened.wait_modal()
+    extended = await h.finished(await submit(h, opened))
+    child = await Generation.get(id=job_id_of(extended))
+    assert (child.parent_id, child.relation, child.group_id) == (jobs[1].id, "extend", None)
+
+
+async def test_variants_the_quota_cannot_all_cover_are_refused_and_nothing_is_charged(
+    db, tmp_path, monkeypatch
+):
+    async with open_harness(tmp_path, monkeypatch, quota_daily_videos=2) as h:
+        handle = await h.video("a red fox in snow", **VIDEO, variants=3)
+        assert handle.callback.type == 4 and handle.callback.data["flags"] & FLAG_EPHEMERAL
+        assert "quota" in str(handle.callback.data).lower()
+        assert await Generation.all().count() == 0

@@ -301,7 +301,7 @@ async def test_a_refund_after_an_admin_reset_never_drives_usage_below_zero(db, j
 async def test_every_transition_stamps_updated_at(db, jobs, clock):
     job = await jobs.intake.create_job(PARAMS, ALICE)
     for step in (
-        lambda: transitions.publish(job.id, None, clock.now()),
+        lambda: transitions.publish([job.id], None, clock.now()),
         lambda: transitions.forget_token(job.id, clock.now()),
         lambda: transitions.mark_deleted(job.id, clock.now()),
         lambda: transitions.claim([job.id], "w#1", clock.now(), clock.now()),
