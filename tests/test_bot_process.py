@@ -2,34 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import AsyncIterator
 
 import av
 import pytest
 
 from tests.conftest import BotProcess, bot_environment, create_database, drop_database, fresh_database_url
-from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, FakeMessage
 
 ADMIN = 700_000_000_000_000_007
 
 
-@pytest.fixture
-async def running_bot(tmp_path):
+@contextlib.asynccontextmanager
+async def bot_process(tmp_path, **env: str) -> AsyncIterator[tuple[FakeDiscord, BotProcess]]:
+    """`python bot.py` on a fresh database against a new fake Discord, with the demo model; `env` adds
+    or replaces settings."""
     url = fresh_database_url(tmp_path)
     await create_database(url)
     try:
         async with FakeDiscord() as fake:
-            env = bot_environment(
+            defaults = {
+                "DEMO_LATENCY": "1",
+                "EDIT_INTERVAL": "0.5",
+                "LOG_LEVEL": "INFO",
+                "QUOTA_DAILY_VIDEOS": "5",
+            }
+            settings = bot_environment(
                 **fake.env,
                 DATABASE_URL=url,
                 OUTPUT_DIR=str(tmp_path / "videos"),
-                DEMO_LATENCY="1",
-                EDIT_INTERVAL="0.5",
                 ADMIN_USER_IDS=str(ADMIN),
-                LOG_LEVEL="INFO",
-                QUOTA_DAILY_VIDEOS="5",
+                **{**defaults, **env},
             )
-            bot = await BotProcess(env, tmp_path / "bot.log").start()
+            bot = await BotProcess(settings, tmp_path / "bot.log").start()
             try:
 
                 def connected() -> bool:
@@ -42,6 +49,12 @@ async def running_bot(tmp_path):
                 await bot.stop()
     finally:
         await drop_database(url)
+
+
+@pytest.fixture
+async def running_bot(tmp_path):
+    async with bot_process(tmp_path) as running:
+        yield running
 
 
 async def test_bot_process_end_to_end(running_bot):
@@ -92,3 +105,80 @@ async def test_bot_process_end_to_end(running_bot):
     assert await bot.stop() == 0
     output = bot.output()
     assert "Traceback" not in output and fake.token not in output
+
+
+async def test_the_creative_loop_as_a_server_owner_runs_it(tmp_path):
+    """The issue's "done when": Extend (prompt edited) → Extend again is one clip of the three lengths'
+    sum and Info names its seed; Remix, Animate and variants:2 deliver; a preset applies."""
+    async with bot_process(tmp_path, QUOTA_DAILY_VIDEOS="20", QUOTA_DAILY_SECONDS="0") as (fake, bot):
+        alice = fake.user("alice")
+
+        async def finished(handle) -> FakeMessage:
+            return await handle.wait_original(lambda m: any("video:delete:" in c for c in m.custom_ids()), 60)
+
+        async def press(msg: FakeMessage, action: str):
+            custom_id = next(c for c in msg.custom_ids() if c.startswith(f"video:{action}:"))
+            handle = await fake.send_component_click(msg.id, custom_id, user=alice)
+            await handle.wait_callback()
+            return handle
+
+        async def submit(opened, values: dict[str, str]):
+            await opened.wait_modal()
+            handle = await fake.submit_modal(opened, values, user=alice)
+            assert (await handle.wait_callback()).type == 5
+            return handle
+
+        first = await finished(await fake.send_slash_command(
+            "video", {"prompt": "a red fox in snow", "duration": 2, "resolution": "360p"}, user=alice
+        ))  # fmt: skip
+        once = await finished(await submit(await press(first, "extend"), {"prompt": "the fox runs"}))
+        twice = await finished(await submit(await press(once, "extend"), {}))
+        assert abs(seconds(twice.attachments[0].data) - 6.0) < 1 / 24 + 0.01
+        info = await press(twice, "info")
+        fields = {f["name"]: f["value"] for f in info.callback.data["embeds"][0]["fields"]}
+        assert fields["Seed"].isdigit() and fields["Length"].endswith("6 s in all")
+        assert f"seed:{fields['Seed']}" in fields["Ask for it again"]
+
+        remixed = await finished(await submit(await press(first, "remix"), {"prompt": "a grey fox"}))
+        assert remixed.attachments and "a grey fox" in str(remixed.embeds)
+
+        post = fake.add_member_message("bob", "my cat", attachments=[("cat.png", png_bytes())])
+        animated = await finished(await submit(await fake.send_message_command("Animate", post, user=alice), {
+            "prompt": "the cat waves"
+        }))  # fmt: skip
+        assert animated.attachments and animated.channel_id == post.channel_id
+
+        pair = await fake.send_slash_command(
+            "video", {"prompt": "two foxes", "duration": 2, "resolution": "360p", "variants": 2}, user=alice
+        )
+        both = await pair.wait_original(lambda m: len(m.attachments) == 2, 60)
+        assert all(abs(seconds(a.data) - 2.0) < 0.1 for a in both.attachments)
+
+        saved = await fake.send_slash_command(
+            "presets save",
+            {"name": "tall", "model": "demo", "aspect_ratio": "9:16", "duration": 2},
+            user=alice,
+        )
+        assert "Preset saved" in str((await saved.wait_callback()).data)
+        tall = await finished(await fake.send_slash_command(
+            "video", {"prompt": "a tall fox", "preset": "tall", "resolution": "360p"}, user=alice
+        ))  # fmt: skip
+        with av.open(io.BytesIO(tall.attachments[0].data)) as container:
+            stream = container.streams.video[0]
+            assert stream.height > stream.width  # 9:16 from the preset
+
+        assert await bot.stop() == 0
+        assert "Traceback" not in bot.output()
+
+
+def seconds(data: bytes) -> float:
+    with av.open(io.BytesIO(data)) as container:
+        return container.duration / 1e6
+
+
+def png_bytes() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 180), (230, 30, 30)).save(out, "PNG")
+    return out.getvalue()

@@ -15,9 +15,9 @@ from PIL import Image
 from core.catalog import DEFAULT_CATALOG_PATH
 from core.platform.clock import utc_day
 from models import Generation
-from tests.cogs.conftest import open_harness
+from tests.cogs.conftest import open_harness, running_bot
 from tests.cogs.ui.test_buttons import click, info_fields, job_id_of, title
-from tests.fakes.discord import FLAG_EPHEMERAL, FakeInteraction
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, FakeInteraction
 
 VIDEO = {"duration": 2, "resolution": "360p"}
 
@@ -210,3 +210,16 @@ async def test_variants_the_quota_cannot_all_cover_are_refused_and_nothing_is_ch
         assert handle.callback.type == 4 and handle.callback.data["flags"] & FLAG_EPHEMERAL
         assert "quota" in str(handle.callback.data).lower()
         assert await Generation.all().count() == 0
+
+
+async def test_a_modal_opened_before_a_restart_still_starts_its_job_after_it(db, tmp_path, monkeypatch):
+    async with FakeDiscord() as fake:
+        fake.patch_discord(monkeypatch)
+        async with running_bot(fake, tmp_path) as h:
+            first = await h.finished(await h.video("a red fox in snow", **VIDEO))
+            opened = await click(h, first.id, "extend")
+            await opened.wait_modal()
+        async with running_bot(fake, tmp_path) as h:  # the new process never saw that modal
+            extended = await h.finished(await submit(h, opened, {"prompt": "the fox jumps"}))
+            assert abs(seconds(extended.attachments[0].data) - 4.0) < 1 / 24 + 0.01
+            assert (await Generation.get(id=job_id_of(extended))).prompt == "the fox jumps"
