@@ -58,6 +58,10 @@ def job_info(job: JobView, children: list[tuple[int, str]] | None = None) -> Job
     if timings:
         fields.append(("Timings", " · ".join(timings)))
     fields.append(("Requested", f"<t:{int(job.created_at.timestamp())}:f> by <@{job.user_id}>"))
+    if job.group_id is not None:
+        fields.append(
+            ("Variant", f"{job.variant} of {job.config.get('variants', '?')} (from job #{job.group_id})")
+        )
     if job.parent_id is not None:
         fields.append(("Made from", f"#{job.parent_id} ({job.relation})"))
     if children:

@@ -217,7 +217,11 @@ class Intake:
                 await self._check_waiting(requester.user_id, count)
                 gens = []
                 for number, seed in enumerate(seeds, start=1):
-                    own = {**config, "seed": seed, "variant": number} if count > 1 else config
+                    own = (
+                        {**config, "seed": seed, "variant": number, "variants": count}
+                        if count > 1
+                        else config
+                    )
                     gens.append(
                         await transitions.create(
                             now,

@@ -192,6 +192,10 @@ async def test_three_variants_share_one_message_that_receives_three_mp4s(discord
     usage = await h.services.quotas.status(alice, utc_day(dt.datetime.now(dt.UTC)))
     assert (usage.videos_used, usage.seconds_used) == (3, 6)
 
+    info = await h.fake.send_component_click(msg.id, f"video:info:{jobs[2].id}", user=h.fake.user("alice"))
+    await info.wait_callback()
+    assert info_fields(info)["Variant"] == f"3 of 3 (from job #{jobs[0].id})"
+
     # A variant's own buttons act on that variant.
     opened = await h.fake.send_component_click(
         msg.id, f"video:extend:{jobs[1].id}", user=h.fake.user("alice")
