@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.moderation import BlocklistGroup, refusals_text
 from cogs.ui.display import JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
 from cogs.ui.errors import send_ephemeral, within_answer_time
@@ -26,6 +27,10 @@ def _today() -> dt.date:
     return utc_day(utcnow())
 
 
+def _day_start() -> dt.datetime:
+    return dt.datetime.combine(_today(), dt.time(), tzinfo=dt.UTC)
+
+
 @app_commands.default_permissions(manage_guild=True)
 class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Video bot administration"):
     """Every subcommand re-checks admin rights at run time: Discord's default permissions are only a hint."""
@@ -38,6 +43,7 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
         self.services = services
         self.admin = services.admin
         super().__init__()
+        self.__cog_app_commands_group__.add_command(BlocklistGroup(services, self.interaction_check))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if is_admin(interaction, self.services.settings.admin_user_ids):
@@ -189,8 +195,15 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
             f"Estimated spend: ${s.spent_usd:.2f}"
             + (f" of ${s.cap_usd:.2f} cap" if s.cap_usd else " (no cap)"),
             f"Undeliverable results: {s.undeliverable}",
+            f"Prompts refused by a blocklist: {await self.services.moderation.refusals_since(_day_start())}",
         ]
         await self._reply(interaction, f"Stats for {s.day.isoformat()} (UTC)", "\n".join(lines))
+
+    @app_commands.command(name="refusals")
+    async def refusals(self, interaction: discord.Interaction) -> None:
+        """The latest prompts the blocklists refused here (who, when, which entry)."""
+        text = await refusals_text(self.services, interaction.guild_id)
+        await self._reply(interaction, "Latest blocklist refusals", text)
 
     @app_commands.command(name="sync")
     async def sync(self, interaction: discord.Interaction) -> None:

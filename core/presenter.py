@@ -73,6 +73,7 @@ SHOWS_REASON = frozenset(
         ErrorCategory.USER_QUOTA_EXCEEDED,
         ErrorCategory.TOO_MANY_WAITING,
         ErrorCategory.BLOCKED,
+        ErrorCategory.PROMPT_BLOCKED,  # which field, and "word" or "pattern" (never the list)
         ErrorCategory.SPEND_CAP_REACHED,
         ErrorCategory.MODEL_UNAVAILABLE,  # e.g. "retired on 2026-12-03; use 'omni-1.2-flash' instead"
     }

@@ -21,6 +21,8 @@ from core.jobs.results import Results
 from core.jobs.runner import JobRunner
 from core.jobs.views import GenerationResult, Requester
 from core.jobs.worker import JobHooks, Worker
+from core.moderation.blocklist import BlocklistError, load_file
+from core.moderation.service import Moderation
 from core.platform.clock import REAL_CLOCK, Clock, utc_day
 from core.platform.coordination import RateLimiter
 from core.platform.settings import Settings, SettingsError
@@ -77,6 +79,7 @@ class Services:
     deliveries: DeliveryLedger
     admin: AdminService
     presets: PresetService
+    moderation: Moderation
     clock: Clock = REAL_CLOCK
 
     def queue_policy(self) -> QueuePolicy:
@@ -180,6 +183,11 @@ def assemble(
     rand: Callable[[], float] = random.random,
 ) -> Services:
     """The job lifecycle's services around these providers and quotas (tests assemble their own)."""
+    try:
+        global_list = load_file(settings.blocklist_file) if settings.blocklist_file else []
+    except BlocklistError as exc:
+        raise SettingsError(f"setting BLOCKLIST_FILE: {exc}") from None
+    moderation = Moderation(global_list, monotonic=clock.monotonic)
     intake = Intake(
         catalog=catalog,
         providers=providers,
@@ -187,6 +195,7 @@ def assemble(
         output_dir=settings.output_dir,
         default_model=settings.default_model,
         max_waiting=settings.user_max_queued,
+        moderation=moderation,
         now=clock.now,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
@@ -215,5 +224,6 @@ def assemble(
         DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep),
         AdminService(quotas, on_change=intake.gate.forget),
         PresetService(intake),
+        moderation,
         clock,
     )

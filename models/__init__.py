@@ -2,13 +2,17 @@
 
 from models.coordination import Lock, RateWindow
 from models.generation import Generation, GenerationStatus
+from models.moderation import BlocklistEntry, PromptRefusal
 from models.preset import Preset
 from models.state import BotState
 from models.usage import DailySpend, DailyUsage
 from models.user import User
 
-__models__ = [User, Generation, DailyUsage, DailySpend, BotState, Lock, RateWindow, Preset]
+__models__ = [
+    User, Generation, DailyUsage, DailySpend, BotState, Lock, RateWindow, Preset, BlocklistEntry, PromptRefusal
+]  # fmt: skip
 __all__ = [
+    "BlocklistEntry",
     "BotState",
     "DailySpend",
     "DailyUsage",
@@ -16,6 +20,7 @@ __all__ = [
     "GenerationStatus",
     "Lock",
     "Preset",
+    "PromptRefusal",
     "RateWindow",
     "User",
 ]

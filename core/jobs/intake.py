@@ -30,6 +30,7 @@ from core.jobs import transitions
 from core.jobs.gate import AdmissionGate
 from core.jobs.requests import config_of, store_image
 from core.jobs.views import DeliveryTarget, JobView, Lineage, Requester
+from core.moderation.service import Moderation
 from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
@@ -87,6 +88,7 @@ class Intake:
         output_dir: Path,
         default_model: str,
         max_waiting: int | None = None,
+        moderation: Moderation | None = None,
         gate: AdmissionGate | None = None,
         now: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -100,6 +102,7 @@ class Intake:
         self.output_dir = output_dir
         self.default_model = default_model
         self.max_waiting = max_waiting
+        self.moderation = moderation
         self.gate = gate or AdmissionGate()
         self._now = now
         self._monotonic = monotonic
@@ -150,6 +153,12 @@ class Intake:
             request = self.validate(params)
         except GenerationError as exc:
             return Refusal.of(exc)
+        if self.moderation is not None:  # before anything is recorded or charged
+            texts = {"prompt": request.prompt, "negative_prompt": request.negative_prompt}
+            if (
+                blocked := await self.moderation.check(requester.guild_id, requester.user_id, texts)
+            ) is not None:
+                return Refusal.of(blocked)
         count = params.variants
         seeds = self._seeds(request, count)  # chosen and recorded: every result can be remade
         request = dataclasses.replace(request, seed=seeds[0])

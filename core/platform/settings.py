@@ -32,6 +32,7 @@ class Settings:
     output_dir: Path = PROJECT_DIR / "data" / "videos"
     default_model: str = ""
     model_catalog: Path | None = None
+    blocklist_file: Path | None = None  # the global prompt blocklist (one entry per line)
     gemini_api_key: str = _secret()
     google_gemini_base_url: str | None = None
     google_cloud_project: str | None = None
@@ -164,6 +165,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "output_dir": _path,
     "default_model": _text,
     "model_catalog": _path,
+    "blocklist_file": _path,
     "gemini_api_key": _text,
     "google_gemini_base_url": _url,
     "google_cloud_project": _optional_text,
@@ -216,4 +218,8 @@ def load_settings(
     settings = Settings(**kwargs)
     if settings.model_catalog is not None and not settings.model_catalog.is_file():
         raise SettingsError(f"setting MODEL_CATALOG points at {settings.model_catalog}, which does not exist")
+    if settings.blocklist_file is not None and not settings.blocklist_file.is_file():
+        raise SettingsError(
+            f"setting BLOCKLIST_FILE points at {settings.blocklist_file}, which does not exist"
+        )
     return settings

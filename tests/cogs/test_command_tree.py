@@ -12,7 +12,7 @@ import pytest
 from discord import app_commands
 
 from core.platform.clock import utc_day
-from models import DailyUsage, Generation, User
+from models import BlocklistEntry, DailyUsage, Generation, User
 from tests.cogs.conftest import ADMIN_ID, seed_job
 from tests.fakes.discord import FLAG_EPHEMERAL
 
@@ -110,7 +110,8 @@ async def snapshot(h) -> tuple:
     )
     usage = await DailyUsage.all().order_by("id").values("user_id", "day", "videos", "seconds")
     jobs = await Generation.all().order_by("id").values("id", "status", "refunded")
-    return users, usage, jobs, await h.services.admin.is_paused(), len(h.fake.command_puts)
+    blocklist = await BlocklistEntry.all().values_list("guild_id", "pattern")
+    return users, usage, jobs, blocklist, await h.services.admin.is_paused(), len(h.fake.command_puts)
 
 
 @pytest.mark.parametrize("where", ["guild", "dm"])
