@@ -21,6 +21,7 @@ from cogs.admin import AdminCog
 from cogs.creative import CreativeCog
 from cogs.history import HistoryCog, HistoryPageButton
 from cogs.presets import PresetsCog
+from cogs.privacy import ForgetButton, PrivacyCog
 from cogs.quota import QuotaCog
 from cogs.ui.buttons import JOB_BUTTONS, CreativeButtonHandler, JobButtonHandler
 from cogs.ui.display import JobDisplay
@@ -69,9 +70,10 @@ class VideoBot(commands.Bot):
         await self.add_cog(creative)
         self.creative_buttons = creative
         await self.add_cog(AdminCog(self, self.services, self.jobs))
+        await self.add_cog(PrivacyCog(self, self.services, self.jobs))
         for cog in (HistoryCog, QuotaCog, PresetsCog):
             await self.add_cog(cog(self, self.services))
-        self.add_dynamic_items(*JOB_BUTTONS, HistoryPageButton)
+        self.add_dynamic_items(*JOB_BUTTONS, HistoryPageButton, ForgetButton)
         self.tree.on_error = on_app_command_error
         await self.sync_commands()
         settings = self.settings

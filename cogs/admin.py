@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.moderation import BlocklistGroup, refusals_text
+from cogs.privacy import confirmation
 from cogs.ui.display import JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
 from cogs.ui.errors import send_ephemeral, within_answer_time
@@ -198,6 +199,16 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
             f"Prompts refused by a blocklist: {await self.services.moderation.refusals_since(_day_start())}",
         ]
         await self._reply(interaction, f"Stats for {s.day.isoformat()} (UTC)", "\n".join(lines))
+
+    @app_commands.command(name="forget")
+    async def forget(self, interaction: discord.Interaction, user: discord.User) -> None:
+        """Delete a user's prompts, images and videos from this bot (after a confirmation; counts stay).
+
+        Args:
+            user: Whose data.
+        """
+        embed, view = confirmation(user.id, f"{user.mention}'s")
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="refusals")
     async def refusals(self, interaction: discord.Interaction) -> None:

@@ -35,7 +35,7 @@ def history_embed(user_id: int, page: HistoryPage) -> discord.Embed:
         embed.add_field(
             name=f"{STATUS_ICONS[job.status]} #{job.id} · {job.status.value}",
             value=(
-                f"{safe_text(job.prompt, 80)}\n{job.model} · {job.video_seconds} s · "
+                f"{safe_text(job.prompt, 80) or '*removed at your request*'}\n{job.model} · {job.video_seconds} s · "
                 f"{discord.utils.format_dt(job.created_at, 'R')}{link}"
             ),
             inline=False,

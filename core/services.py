@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.accounts.admin import AdminService
+from core.accounts.forget import ForgetService
 from core.accounts.presets import PresetService
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, load_catalog
@@ -80,6 +81,7 @@ class Services:
     admin: AdminService
     presets: PresetService
     moderation: Moderation
+    forgetting: ForgetService
     clock: Clock = REAL_CLOCK
 
     def queue_policy(self) -> QueuePolicy:
@@ -212,6 +214,7 @@ def assemble(
         sleep=clock.sleep,
         rand=rand,
     )
+    actions = JobActions(intake, runner, clock=clock)
     return Services(
         settings,
         catalog,
@@ -219,11 +222,12 @@ def assemble(
         quotas,
         intake,
         runner,
-        JobActions(intake, runner, clock=clock),
+        actions,
         Results(quotas, notify_after=settings.notify_after),
         DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep),
         AdminService(quotas, on_change=intake.gate.forget),
         PresetService(intake),
         moderation,
+        ForgetService(actions, clock),
         clock,
     )

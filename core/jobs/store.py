@@ -82,3 +82,9 @@ async def group(group_id: int) -> list[JobView]:
     """The variants that share one message, in variant order."""
     rows = await Generation.filter(group_id=group_id).order_by("id")
     return [JobView.of(g) for g in rows]
+
+
+async def of_user(user_id: int) -> list[JobView]:
+    """Every job of a user not yet forgotten, oldest first."""
+    rows = await Generation.filter(user_id=user_id, forgotten_at=None).order_by("id")
+    return [JobView.of(g) for g in rows]

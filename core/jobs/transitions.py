@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 from core.errors import ErrorCategory, GenerationError
 from core.jobs.views import DeliveryTarget
 from models import Generation, GenerationStatus
-from models.generation import ACTIVE_STATUSES
+from models.generation import ACTIVE_STATUSES, TERMINAL_STATUSES
 
 ACTIVE = list(ACTIVE_STATUSES)
 PENDING, QUEUED, PROCESSING = GenerationStatus.PENDING, GenerationStatus.QUEUED, GenerationStatus.PROCESSING
@@ -324,6 +324,21 @@ async def retry_delivery_at(job_id: int, retry_at: dt.datetime, now: dt.datetime
 async def mark_deleted(job_id: int, now: dt.datetime) -> bool:
     """The job's message was deleted; its history row stays, marked."""
     return bool(await Generation.filter(id=job_id).update(deleted=True, updated_at=now))
+
+
+async def forget(job_ids: list[int], now: dt.datetime) -> int:
+    """/forget: a finished job keeps only its accounting (status, seconds, cost, day, refund) — no prompt,
+    settings, file, error text or Discord token; returns how many rows were scrubbed."""
+    return await Generation.filter(id__in=job_ids, status__in=list(TERMINAL_STATUSES)).update(
+        prompt="",
+        config={},
+        video_path=None,
+        error=None,
+        interaction_token=None,
+        provider_job_id=None,
+        forgotten_at=now,
+        updated_at=now,
+    )
 
 
 # ---- field sets ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ async def test_commands_are_pushed_once_and_not_again_when_unchanged(db, tmp_pat
             await services.aclose()
         assert len(fake.command_puts) == 1
         names = {(c["name"], c.get("type", 1)) for c in fake.commands}
-        slash = {(name, 1) for name in ("video", "history", "quota", "videoadmin", "presets")}
+        slash = {(name, 1) for name in ("video", "history", "quota", "videoadmin", "presets", "forget")}
         assert names == slash | {("Animate", 3)}  # and the message command
 
 
