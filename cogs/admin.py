@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.moderation import BlocklistGroup, refusals_text
+from cogs.policy import ChannelGroup
 from cogs.privacy import confirmation
 from cogs.ui.display import JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
@@ -45,6 +46,7 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
         self.admin = services.admin
         super().__init__()
         self.__cog_app_commands_group__.add_command(BlocklistGroup(services, self.interaction_check))
+        self.__cog_app_commands_group__.add_command(ChannelGroup(services, self.interaction_check))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if is_admin(interaction, self.services.settings.admin_user_ids):

@@ -20,6 +20,7 @@ from discord.ext import commands
 from cogs.ui.embeds import notice_embed
 from cogs.ui.errors import report_unexpected, send_ephemeral
 from cogs.ui.modals import modal_values, prompt_modal, remix_modal
+from cogs.ui.permissions import requester_of
 from cogs.video import VideoCog, refusal_message
 from core.errors import ErrorCategory
 from core.jobs import store
@@ -54,7 +55,7 @@ class CreativeCog(commands.Cog, name="Creative"):
 
     @staticmethod
     def _requester(interaction: discord.Interaction) -> Requester:
-        return Requester(interaction.user.id, interaction.guild_id, interaction.channel_id)
+        return requester_of(interaction)
 
     # ---- buttons open modals (reached through bot.creative_buttons, see cogs/ui/buttons.py) ----------
 

@@ -22,7 +22,7 @@ from cogs.presets import preset_choices
 from cogs.ui.display import DEFAULT_UPLOAD_LIMIT, JobDisplay
 from cogs.ui.embeds import info_embed, notice_embed, safe_text
 from cogs.ui.errors import answer_budget, send_ephemeral, within_answer_time
-from cogs.ui.permissions import actor_of
+from cogs.ui.permissions import actor_of, requester_of
 from core.jobs.intake import Admitted, Refusal
 from core.jobs.views import DeliveryTarget, JobStatus, Requester
 from core.media.files import human_size
@@ -199,7 +199,7 @@ class VideoCog(commands.Cog, name="Video"):
 
     @staticmethod
     def _requester(interaction: discord.Interaction) -> Requester:
-        return Requester(interaction.user.id, interaction.guild_id, interaction.channel_id)
+        return requester_of(interaction)
 
     async def _with_image(
         self,

@@ -14,6 +14,7 @@ class ErrorCategory(StrEnum):
     PAUSED = "paused"
     BLOCKED = "blocked"
     PROMPT_BLOCKED = "prompt_blocked"
+    WRONG_CHANNEL = "wrong_channel"
     SPEND_CAP_REACHED = "spend_cap_reached"
     PROVIDER_QUOTA_EXCEEDED = "provider_quota_exceeded"
     SAFETY_BLOCKED = "safety_blocked"
@@ -31,6 +32,7 @@ USER_MESSAGES: dict[ErrorCategory, str] = {
     ErrorCategory.TOO_MANY_WAITING: "You have as many videos waiting as allowed. Wait until one starts, then try again.",
     ErrorCategory.PAUSED: "New videos are paused by an admin right now. Jobs already running will finish; try later.",
     ErrorCategory.BLOCKED: "You are not allowed to generate videos here. Ask a server admin if this is a mistake.",
+    ErrorCategory.WRONG_CHANNEL: "Videos can't be made here.",
     ErrorCategory.PROMPT_BLOCKED: "Your prompt uses something this server does not allow. Change it and try again.",
     ErrorCategory.SPEND_CAP_REACHED: "The bot has reached today's spending limit. Try again after midnight UTC.",
     ErrorCategory.PROVIDER_QUOTA_EXCEEDED: "The video service is rate-limiting us right now. Try again in a few minutes.",

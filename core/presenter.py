@@ -74,6 +74,7 @@ SHOWS_REASON = frozenset(
         ErrorCategory.TOO_MANY_WAITING,
         ErrorCategory.BLOCKED,
         ErrorCategory.PROMPT_BLOCKED,  # which field, and "word" or "pattern" (never the list)
+        ErrorCategory.WRONG_CHANNEL,  # where videos are made instead
         ErrorCategory.SPEND_CAP_REACHED,
         ErrorCategory.MODEL_UNAVAILABLE,  # e.g. "retired on 2026-12-03; use 'omni-1.2-flash' instead"
     }

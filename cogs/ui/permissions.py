@@ -1,4 +1,4 @@
-"""Who counts as an admin: ADMIN_USER_IDS everywhere, or Manage Server in that server."""
+"""Who counts as an admin (ADMIN_USER_IDS everywhere, or Manage Server in that server), and who asks where."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ from collections.abc import Collection
 import discord
 
 from core.jobs.actions import Actor
+from core.jobs.views import Requester
+
+
+def requester_of(interaction: discord.Interaction) -> Requester:
+    """Who asks and where (in a thread, its channel too: a channel's policy covers its threads)."""
+    parent = getattr(interaction.channel, "parent_id", None)
+    return Requester(interaction.user.id, interaction.guild_id, interaction.channel_id, parent)
 
 
 def is_admin(interaction: discord.Interaction, admin_ids: Collection[int]) -> bool:

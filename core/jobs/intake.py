@@ -34,6 +34,7 @@ from core.moderation.service import Moderation
 from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
+from core.policy.channels import ChannelPolicy
 from core.providers.base import VideoRequest
 from core.validation import MAX_SEED, GenerationParams, random_seed, resolve_model, validate
 from models import Generation, GenerationStatus
@@ -89,6 +90,7 @@ class Intake:
         default_model: str,
         max_waiting: int | None = None,
         moderation: Moderation | None = None,
+        channels: ChannelPolicy | None = None,
         gate: AdmissionGate | None = None,
         now: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -103,6 +105,7 @@ class Intake:
         self.default_model = default_model
         self.max_waiting = max_waiting
         self.moderation = moderation
+        self.channels = channels
         self.gate = gate or AdmissionGate()
         self._now = now
         self._monotonic = monotonic
@@ -153,6 +156,8 @@ class Intake:
             request = self.validate(params)
         except GenerationError as exc:
             return Refusal.of(exc)
+        if self.channels is not None and (wrong := await self.channels.check(requester)) is not None:
+            return Refusal.of(wrong)
         if self.moderation is not None:  # before anything is recorded or charged
             texts = {"prompt": request.prompt, "negative_prompt": request.negative_prompt}
             if (

@@ -24,6 +24,7 @@ class Requester:
     user_id: int
     guild_id: int | None = None
     channel_id: int | None = None
+    parent_channel_id: int | None = None  # in a thread: its channel
 
 
 @dataclass(frozen=True)

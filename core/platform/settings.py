@@ -32,6 +32,7 @@ class Settings:
     output_dir: Path = PROJECT_DIR / "data" / "videos"
     default_model: str = ""
     model_catalog: Path | None = None
+    allow_dms: bool = True  # /video (and the buttons' new jobs) in direct messages
     blocklist_file: Path | None = None  # the global prompt blocklist (one entry per line)
     gemini_api_key: str = _secret()
     google_gemini_base_url: str | None = None
@@ -152,6 +153,15 @@ def _ws_url(value: str) -> str | None:
     return value or None
 
 
+def _bool(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _url(value: str) -> str | None:
     value = value.strip().rstrip("/")
     if value and not value.startswith(("http://", "https://")):
@@ -166,6 +176,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "default_model": _text,
     "model_catalog": _path,
     "blocklist_file": _path,
+    "allow_dms": _bool,
     "gemini_api_key": _text,
     "google_gemini_base_url": _url,
     "google_cloud_project": _optional_text,

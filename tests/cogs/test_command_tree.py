@@ -12,7 +12,7 @@ import pytest
 from discord import app_commands
 
 from core.platform.clock import utc_day
-from models import BlocklistEntry, DailyUsage, Generation, User
+from models import AllowedChannel, BlocklistEntry, DailyUsage, Generation, User
 from tests.cogs.conftest import ADMIN_ID, seed_job
 from tests.fakes.discord import FLAG_EPHEMERAL
 
@@ -92,6 +92,8 @@ def option_values(h, command: app_commands.Command, job: Generation) -> dict[str
             values[p.name] = "x" * max(int(p.min_value or 0), 8)
         elif kind is discord.AppCommandOptionType.boolean:
             values[p.name] = True
+        elif kind is discord.AppCommandOptionType.channel:
+            values[p.name] = h.fake.add_text_channel("elsewhere")
         elif kind is discord.AppCommandOptionType.attachment:
             values[p.name] = h.fake.add_cdn_file("a.png", b"\x89PNG\r\n\x1a\n", "image/png")
         else:
@@ -111,7 +113,16 @@ async def snapshot(h) -> tuple:
     usage = await DailyUsage.all().order_by("id").values("user_id", "day", "videos", "seconds")
     jobs = await Generation.all().order_by("id").values("id", "status", "refunded")
     blocklist = await BlocklistEntry.all().values_list("guild_id", "pattern")
-    return users, usage, jobs, blocklist, await h.services.admin.is_paused(), len(h.fake.command_puts)
+    channels = await AllowedChannel.all().values_list("guild_id", "channel_id")
+    return (
+        users,
+        usage,
+        jobs,
+        blocklist,
+        channels,
+        await h.services.admin.is_paused(),
+        len(h.fake.command_puts),
+    )
 
 
 @pytest.mark.parametrize("where", ["guild", "dm"])

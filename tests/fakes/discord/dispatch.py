@@ -17,6 +17,25 @@ from tests.fakes.discord.constants import (
 )
 from tests.fakes.discord.records import FakeGuild, FakeInteraction
 
+THREAD_TYPES = (10, 11, 12)  # announcement, public and private threads
+_THREAD_METADATA = {
+    "archived": False,
+    "auto_archive_duration": 1440,
+    "archive_timestamp": "2024-01-01T00:00:00+00:00",
+    "locked": False,
+}
+
+
+def _thread_fields(channel: dict[str, Any]) -> dict[str, Any]:
+    """What a thread's channel object adds (channel docs, Thread): its metadata, owner and counts."""
+    return {
+        "thread_metadata": _THREAD_METADATA,
+        "owner_id": channel.get("owner_id", "0"),
+        "message_count": 0,
+        "member_count": 1,
+        "rate_limit_per_user": 0,
+    }
+
 
 class DispatchMixin:
     """FakeDiscord's `send_*` methods; each returns the `FakeInteraction` handle once the frame went out."""
@@ -47,7 +66,8 @@ class DispatchMixin:
 
         `options` is either raw option dicts or {name: value}: str/int/float/bool → 3/4/10/5, a user
         object (has "username") → 6 with `resolved.users` (+ `members` in a guild), an attachment object
-        (from add_cdn_file) → 11 with `resolved.attachments`. `created_at` in the past makes the token old.
+        (from add_cdn_file) → 11 with `resolved.attachments`, a channel object (from add_text_channel) → 7
+        with `resolved.channels`. `created_at` in the past makes the token old.
         """
         user = user or self.default_user
         parts = name.split()
@@ -192,6 +212,17 @@ class DispatchMixin:
         if isinstance(value, dict) and "filename" in value:
             resolved.setdefault("attachments", {})[value["id"]] = value
             return {"name": name, "type": 11, "value": value["id"]}
+        if (
+            isinstance(value, dict) and "type" in value and "name" in value
+        ):  # a channel (e.g. add_text_channel)
+            # resolved channels are partial: id, name, type and the invoking member's permissions there
+            keep = ("id", "name", "type", "parent_id", "thread_metadata")
+            partial = {k: value[k] for k in keep if k in value}
+            resolved.setdefault("channels", {})[value["id"]] = {
+                **partial,
+                "permissions": str(ALL_PERMISSIONS),
+            }
+            return {"name": name, "type": 7, "value": value["id"]}
         raise TypeError(f"cannot infer the option type of {name}={value!r}; pass raw option dicts")
 
     async def _send_interaction(
@@ -264,7 +295,8 @@ class DispatchMixin:
                     "guild_id": str(gid),
                     "permission_overwrites": [],
                     "nsfw": False,
-                    "parent_id": None,
+                    "parent_id": channel.get("parent_id"),  # a thread's channel
+                    **(_thread_fields(channel) if channel.get("type") in THREAD_TYPES else {}),
                 },
                 member={
                     "user": user,

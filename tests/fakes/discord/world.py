@@ -59,6 +59,20 @@ class World:
         )
         return self.add_guild(guild)
 
+    def add_text_channel(
+        self, name: str, guild: FakeGuild | None = None, *, thread_of: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Another text channel in `guild` (the first one by default), or a public thread of `thread_of`;
+        its channel object."""
+        guild = guild or self.guild
+        channel = {"id": str(self.new_id()), "type": 0, "name": name, "position": len(guild.channels)}
+        if thread_of is not None:
+            channel.update(type=11, parent_id=thread_of["id"])
+        channel.update(guild_id=str(guild.id), permission_overwrites=[])
+        guild.channels.append(channel)
+        self.channels[int(channel["id"])] = channel
+        return channel
+
     @property
     def guild(self) -> FakeGuild:
         """The first configured guild."""

@@ -1,0 +1,1 @@
+"""Server policy: where (and, later, what and how much) each server allows."""
