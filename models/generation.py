@@ -70,7 +70,9 @@ class Generation(Model):
     quota_day = fields.DateField()  # the UTC day the quota was charged to
     refunded = fields.BooleanField(default=False)
     deleted = fields.BooleanField(default=False)  # the Discord message was deleted; history keeps the row
-    forgotten_at = fields.DatetimeField(null=True)  # /forget: prompt, settings and files gone; accounting kept
+    forgotten_at = fields.DatetimeField(
+        null=True
+    )  # /forget: prompt, settings and files gone; accounting kept
     delivered_at = fields.DatetimeField(null=True)  # the final result was shown in Discord
     delivery_attempts = fields.IntField(default=0)  # final edits (and fallback posts) that failed
     delivery_retry_at = fields.DatetimeField(null=True)  # the delivery sweep waits until then
