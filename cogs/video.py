@@ -256,6 +256,7 @@ class VideoCog(commands.Cog, name="Video"):
             outcome = await admission
         except BaseException:
             await asyncio.shield(self._withdraw_when_admitted(admission))
+            await asyncio.shield(self._take_back_reply(interaction))
             raise
         if isinstance(outcome, Refusal):
             await self._refuse_in_place(interaction, refusal_message(outcome))
@@ -267,9 +268,18 @@ class VideoCog(commands.Cog, name="Video"):
         except BaseException:
             for job_id in ids:
                 await asyncio.shield(self.intake.withdraw(job_id, "its Discord message could not be made"))
+            await asyncio.shield(self._take_back_reply(interaction))
             raise
         for job in outcome.jobs:
             self.display.show_queued(dataclasses.replace(job, status=JobStatus.QUEUED, target=target))
+
+    @staticmethod
+    async def _take_back_reply(interaction: discord.Interaction) -> None:
+        """No job came of it: the public "thinking…" reply goes (the error is then told privately), so a
+        failure never leaves a public trace. Best effort: Discord may have refused the reply already."""
+        if interaction.response.is_done():
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
 
     async def _withdraw_when_admitted(self, admission: asyncio.Task) -> None:
         """Discord failed us before the job had a message: once admission decides, undo an admission."""
