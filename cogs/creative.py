@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MODAL_ID = re.compile(r"video:(?P<action>extend|remix|animate)-modal:(?P<a>\d+)(?::(?P<b>\d+))?")
 IMAGE_READ_TIMEOUT = 20.0
+REMEMBERED_IMAGES = 1000  # Animate modals open at once whose image this process keeps (others re-read it)
 
 
 class CreativeCog(commands.Cog, name="Creative"):
@@ -98,6 +99,8 @@ class CreativeCog(commands.Cog, name="Creative"):
             return
         custom_id = f"video:animate-modal:{message.channel.id}:{message.id}"
         self._images[custom_id] = image
+        while len(self._images) > REMEMBERED_IMAGES:  # modals never submitted: forget the oldest
+            self._images.pop(next(iter(self._images)))
         await interaction.response.send_modal(prompt_modal("Animate this image", custom_id, "", model=True))
 
     # ---- modal submits ------------------------------------------------------------------------------
