@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
@@ -182,3 +183,47 @@ def png_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (320, 180), (230, 30, 30)).save(out, "PNG")
     return out.getvalue()
+
+
+async def test_server_policy_moderation_and_forget_as_a_server_owner_runs_them(tmp_path):
+    """Issue 11's parts built so far, through `python bot.py`: an allowed channel, a disguised blocklisted
+    word, and /forget."""
+    async with bot_process(tmp_path, QUOTA_DAILY_VIDEOS="20") as (fake, bot):
+        alice, admin = fake.user("alice"), fake.user("admin", id=ADMIN)
+
+        async def ask(name: str, options: dict, user, **where):
+            handle = await fake.send_slash_command(name, options, user=user, **where)
+            await handle.wait_callback()
+            return handle
+
+        lab = fake.add_text_channel("video-lab")
+        await ask("videoadmin channel allow", {"channel": lab}, admin)
+        elsewhere = await ask("video", {"prompt": "a fox", "duration": 2, "resolution": "360p"}, alice)
+        assert elsewhere.callback.type == 4 and elsewhere.callback.data["flags"] & FLAG_EPHEMERAL
+        assert f"<#{lab['id']}>" in str(elsewhere.callback.data)
+        there = await ask(
+            "video",
+            {"prompt": "a fox", "duration": 2, "resolution": "360p"},
+            alice,
+            channel_id=int(lab["id"]),
+        )
+        made = await there.wait_original(lambda m: m.attachments, 60)
+
+        await ask("videoadmin blocklist add", {"pattern": "gore"}, admin)
+        blocked = await ask(
+            "video", {"prompt": "so much g\u200bore", "duration": 2}, alice, channel_id=int(lab["id"])
+        )
+        assert blocked.callback.type == 4 and blocked.callback.data["flags"] & FLAG_EPHEMERAL
+        assert "does not allow" in str(blocked.callback.data)
+
+        asked = await ask("forget", {}, alice, channel_id=int(lab["id"]))
+        button = asked.original.custom_ids()[0]
+        confirmed = await fake.send_component_click(asked.original.id, button, user=alice)
+        report = await confirmed.wait_original(lambda m: "Forgotten" in str(m.embeds), 30)
+        assert "Removed the content of 1 jobs" in str(report.embeds)
+        assert made.content == "🗑️ Removed at the user's request." and not made.attachments
+        videos = await asyncio.to_thread(lambda: [p for p in (tmp_path / "videos").rglob("*.mp4")])
+        assert videos == []
+
+        assert await bot.stop() == 0
+        assert "Traceback" not in bot.output()
