@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from core.errors import ErrorCategory, GenerationError
 from core.moderation.blocklist import Blocklist, BlocklistError, Entry, Verdict, parse_entry
+from core.platform.ttl_cache import TtlCache
 from models import BlocklistEntry, PromptRefusal
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,7 @@ class Moderation:
 
     def __init__(self, global_entries: list[str], *, monotonic: Callable[[], float]) -> None:
         self.global_list = Blocklist.of(global_entries)
-        self._monotonic = monotonic
-        self._cache: dict[int, tuple[float, Blocklist]] = {}
+        self._cache: TtlCache[int, Blocklist] = TtlCache(CACHE_SECONDS, monotonic=monotonic)
 
     async def check(
         self, guild_id: int | None, user_id: int, texts: dict[str, str | None]
@@ -79,21 +79,21 @@ class Moderation:
         return None
 
     async def _server_list(self, guild_id: int) -> Blocklist:
-        cached = self._cache.get(guild_id)
-        if cached is not None and self._monotonic() < cached[0]:
-            return cached[1]
-        patterns = (
-            await BlocklistEntry.filter(guild_id=guild_id).order_by("id").values_list("pattern", flat=True)
-        )
-        usable = []
-        for pattern in patterns:
-            try:
-                usable.append(parse_entry(pattern))
-            except BlocklistError as exc:  # stored before a stricter check: skipped, never fatal
-                log.warning("server %s: blocklist entry %r is skipped: %s", guild_id, pattern, exc)
-        blocklist = Blocklist.of(usable)
-        self._cache[guild_id] = (self._monotonic() + CACHE_SECONDS, blocklist)
-        return blocklist
+        async def load() -> Blocklist:
+            patterns = (
+                await BlocklistEntry.filter(guild_id=guild_id)
+                .order_by("id")
+                .values_list("pattern", flat=True)
+            )
+            usable = []
+            for pattern in patterns:
+                try:
+                    usable.append(parse_entry(pattern))
+                except BlocklistError as exc:  # stored before a stricter check: skipped, never fatal
+                    log.warning("server %s: blocklist entry %r is skipped: %s", guild_id, pattern, exc)
+            return Blocklist.of(usable)
+
+        return await self._cache.get(guild_id, load)
 
     async def add(self, guild_id: int, pattern: str, admin_id: int) -> Entry:
         """Add an entry (checked first: BlocklistError says what is wrong); adding one twice is fine."""
@@ -102,14 +102,14 @@ class Moderation:
             raise ValueError(f"This server's blocklist already has {MAX_ENTRIES} entries; remove some first.")
         with contextlib.suppress(IntegrityError):  # already there: adding it again changes nothing
             await BlocklistEntry.create(guild_id=guild_id, pattern=entry.display, added_by=admin_id)
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
         log.info("admin %s added blocklist entry %r in server %s", admin_id, entry.display, guild_id)
         return entry
 
     async def remove(self, guild_id: int, pattern: str, admin_id: int) -> bool:
         """Remove an entry as it is listed; False when there is none such."""
         removed = await BlocklistEntry.filter(guild_id=guild_id, pattern=pattern.strip()).delete()
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
         if removed:
             log.info("admin %s removed blocklist entry %r in server %s", admin_id, pattern, guild_id)
         return bool(removed)

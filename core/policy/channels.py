@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 
 from core.errors import ErrorCategory, GenerationError
 from core.jobs.views import Requester
+from core.platform.ttl_cache import TtlCache
 from models import AllowedChannel
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,7 @@ class ChannelPolicy:
 
     def __init__(self, *, allow_dms: bool, monotonic: Callable[[], float]) -> None:
         self.allow_dms = allow_dms
-        self._monotonic = monotonic
-        self._cache: dict[int, tuple[float, frozenset[int]]] = {}
+        self._cache: TtlCache[int, frozenset[int]] = TtlCache(CACHE_SECONDS, monotonic=monotonic)
 
     async def check(self, requester: Requester) -> GenerationError | None:
         """The refusal when /video may not run where `requester` asked, else None."""
@@ -49,24 +49,25 @@ class ChannelPolicy:
 
     async def allowed(self, guild_id: int) -> frozenset[int]:
         """The server's allowed channels (empty: every channel)."""
-        cached = self._cache.get(guild_id)
-        if cached is not None and self._monotonic() < cached[0]:
-            return cached[1]
-        ids = frozenset(await AllowedChannel.filter(guild_id=guild_id).values_list("channel_id", flat=True))
-        self._cache[guild_id] = (self._monotonic() + CACHE_SECONDS, ids)
-        return ids
+
+        async def load() -> frozenset[int]:
+            return frozenset(
+                await AllowedChannel.filter(guild_id=guild_id).values_list("channel_id", flat=True)
+            )
+
+        return await self._cache.get(guild_id, load)
 
     async def allow(self, guild_id: int, channel_id: int, admin_id: int) -> frozenset[int]:
         """Allow /video in a channel (from then on only in allowed ones); the allowed channels after."""
         with contextlib.suppress(IntegrityError):  # already allowed
             await AllowedChannel.create(guild_id=guild_id, channel_id=channel_id, added_by=admin_id)
         log.info("admin %s allowed /video in channel %s of server %s", admin_id, channel_id, guild_id)
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
         return await self.allowed(guild_id)
 
     async def disallow(self, guild_id: int, channel_id: int, admin_id: int) -> frozenset[int]:
         """Take a channel off the allowed ones (none left: /video works everywhere again)."""
         await AllowedChannel.filter(guild_id=guild_id, channel_id=channel_id).delete()
         log.info("admin %s disallowed channel %s of server %s", admin_id, channel_id, guild_id)
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
         return await self.allowed(guild_id)
