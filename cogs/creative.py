@@ -25,7 +25,6 @@ from cogs.video import VideoCog, refusal_message
 from core.errors import ErrorCategory
 from core.jobs import store
 from core.jobs.intake import Refusal
-from core.jobs.views import Requester
 from core.services import Services
 from core.validation import IMAGE_TYPES, MAX_IMAGE_BYTES, GenerationParams
 
@@ -53,10 +52,6 @@ class CreativeCog(commands.Cog, name="Creative"):
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
-
-    @staticmethod
-    def _requester(interaction: discord.Interaction) -> Requester:
-        return requester_of(interaction)
 
     # ---- buttons open modals (reached through bot.creative_buttons, see cogs/ui/buttons.py) ----------
 
@@ -127,7 +122,7 @@ class CreativeCog(commands.Cog, name="Creative"):
     async def _submit_extend(
         self, interaction: discord.Interaction, job_id: int, values: dict[str, str]
     ) -> None:
-        requester = self._requester(interaction)
+        requester = requester_of(interaction)
         prompt = values.get("prompt", "")
         await self.video.start_job(interaction, lambda: self.actions.extend(job_id, requester, prompt))
 
@@ -141,7 +136,7 @@ class CreativeCog(commands.Cog, name="Creative"):
                 await self.video.refuse(interaction, f"{field}: '{text}' is not a whole number")
                 return
             numbers[field] = int(text) if text else None
-        requester = self._requester(interaction)
+        requester = requester_of(interaction)
         await self.video.start_job(
             interaction,
             lambda: self.actions.remix(
@@ -183,7 +178,7 @@ class CreativeCog(commands.Cog, name="Creative"):
         if refusal is not None:
             await self.video.refuse(interaction, refusal_message(refusal))
             return
-        requester = self._requester(interaction)
+        requester = requester_of(interaction)
 
         async def admit() -> Any:
             try:

@@ -124,7 +124,7 @@ class VideoCog(commands.Cog, name="Video"):
                     f"{name}: {human_size(attachment.size)} is more than the {human_size(MAX_IMAGE_BYTES)} allowed",
                 )
                 return
-        requester = self._requester(interaction)
+        requester = requester_of(interaction)
         if image is None and last_frame is None:  # the preset is read and applied within the answer time
             await self.start_job(interaction, lambda: self.services.presets.admit(params, requester, preset))
             return
@@ -196,10 +196,6 @@ class VideoCog(commands.Cog, name="Video"):
         return self.services.catalog.get(name) or self.services.catalog.get(self.settings.default_model)
 
     # ---- starting a job ----------------------------------------------------------------------
-
-    @staticmethod
-    def _requester(interaction: discord.Interaction) -> Requester:
-        return requester_of(interaction)
 
     async def _with_image(
         self,
@@ -337,7 +333,7 @@ class VideoCog(commands.Cog, name="Video"):
 
     async def on_regenerate_click(self, interaction: discord.Interaction, job_id: int) -> None:
         """Regenerate: the same request again, charged to whoever clicks."""
-        requester = self._requester(interaction)
+        requester = requester_of(interaction)
         await self.start_job(interaction, lambda: self.actions.regenerate(job_id, requester))
 
     async def on_delete_click(self, interaction: discord.Interaction, job_id: int) -> None:

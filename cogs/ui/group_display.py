@@ -96,11 +96,14 @@ class GroupMessages:
         self._members.pop(group_id, None)
         return True
 
-    async def draw(self, group_id: int) -> tuple[list[discord.Embed], discord.ui.View]:
-        """The embeds and buttons of a variants message as the database has them now."""
-        jobs = await retry_db(
-            lambda: store.group(group_id), what="read variants", sleep=self.display.clock.sleep
-        )
+    async def draw(
+        self, group_id: int, jobs: list[JobView] | None = None
+    ) -> tuple[list[discord.Embed], discord.ui.View]:
+        """The embeds and buttons of a variants message: of `jobs`, else as the database has them now."""
+        if jobs is None:
+            jobs = await retry_db(
+                lambda: store.group(group_id), what="read variants", sleep=self.display.clock.sleep
+            )
         now = self.display.clock.now()
         lines = {
             job_id: progress_line(p.percent, p.stage, (now - job.created_at).total_seconds())
@@ -133,7 +136,7 @@ class GroupMessages:
                 def files(uploads=uploads) -> list[discord.File]:
                     return [discord.File(p, filename=f"video_{i}.mp4") for i, p in uploads if p is not None]
 
-                embeds, view = await self.draw(group_id)
+                embeds, view = await self.draw(group_id, jobs)  # the state its files were made from
                 self.display.edit_sent(message.message_id)
                 await message.edit(files, embeds=embeds, view=view)
                 after = await retry_db(
