@@ -12,7 +12,7 @@ def make_job_id(server: str, prompt_id: str) -> str:
 
 
 def parse_job_id(job_id: str) -> tuple[str, str]:
-    """(server url, prompt id) of a job id made by `make_job_id`; INVALID_REQUEST for anything else."""
+    """(server url, prompt id) of a job id made by `make_job_id`; an UNKNOWN GenerationError otherwise."""
     prompt_id, sep, server = job_id.partition("@")
     if not sep or not prompt_id or not server.startswith(("http://", "https://")):
         raise GenerationError(ErrorCategory.UNKNOWN, f"not a ComfyUI job id: {job_id!r}")
