@@ -12,6 +12,8 @@ from discord.ext import commands
 from cogs.moderation import BlocklistGroup, refusals_text
 from cogs.policy import ChannelGroup
 from cogs.privacy import confirmation
+from cogs.roles import RoleGroup
+from cogs.server_policy import ServerGroup
 from cogs.ui.display import JobDisplay
 from cogs.ui.embeds import notice_embed, safe_text
 from cogs.ui.errors import send_ephemeral, within_answer_time
@@ -45,8 +47,8 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
         self.services = services
         self.admin = services.admin
         super().__init__()
-        self.__cog_app_commands_group__.add_command(BlocklistGroup(services, self.interaction_check))
-        self.__cog_app_commands_group__.add_command(ChannelGroup(services, self.interaction_check))
+        for group in (BlocklistGroup, ChannelGroup, ServerGroup, RoleGroup):
+            self.__cog_app_commands_group__.add_command(group(services, self.interaction_check))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if is_admin(interaction, self.services.settings.admin_user_ids):
@@ -103,7 +105,9 @@ class AdminCog(commands.GroupCog, group_name="videoadmin", group_description="Vi
         Args:
             user: Whose quota.
         """
-        st = await self.services.quotas.status(user.id, _today())
+        roles = [r.id for r in getattr(user, "roles", ())]  # a member of this server: their quota tier
+        tier = (await self.services.policy.of(interaction.guild_id)).tier(roles)
+        st = await self.services.quotas.status(user.id, _today(), tier)
         blocked = f"\nBlocked: {safe_text(st.blocked_reason or 'no reason given', 200)}" if st.blocked else ""
         await self._reply(
             interaction,

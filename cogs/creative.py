@@ -174,11 +174,11 @@ class CreativeCog(commands.Cog, name="Creative"):
             image=b"",
             image_mime_type=(image.content_type or "").split(";")[0],
         )
-        refusal = self.services.intake.check(params)
+        requester = requester_of(interaction)
+        refusal = await self.services.intake.check_for(params, requester)
         if refusal is not None:
             await self.video.refuse(interaction, refusal_message(refusal))
             return
-        requester = requester_of(interaction)
 
         async def admit() -> Any:
             try:

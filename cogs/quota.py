@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.ui.embeds import safe_text
+from cogs.ui.permissions import requester_of
 from core.accounts.history import active_jobs
 from core.platform.clock import utc_day, utcnow
 from core.presenter import STATUS_ICONS, truncate
@@ -29,7 +30,9 @@ class QuotaCog(commands.Cog, name="Quota"):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def quota(self, interaction: discord.Interaction) -> None:
         """Show your video quota for today and your jobs in progress."""
-        status = await self.services.quotas.status(interaction.user.id, utc_day(utcnow()))
+        policy = self.services.policy
+        tier = policy.effective(await policy.of(interaction.guild_id), requester_of(interaction)).tier
+        status = await self.services.quotas.status(interaction.user.id, utc_day(utcnow()), tier)
         jobs = await active_jobs(interaction.user.id)
         embed = discord.Embed(title="Your video quota", colour=discord.Colour.blurple())
         embed.add_field(name="Videos today", value=_limit(status.videos_used, status.limits.videos, "videos"))

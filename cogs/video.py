@@ -144,8 +144,11 @@ class VideoCog(commands.Cog, name="Video"):
     async def _model_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        allowed = (await self.services.policy.of(interaction.guild_id)).server.allowed_models
         choices = []
         for spec in self.intake.available_models():
+            if allowed is not None and spec.name not in allowed:
+                continue  # the server does not allow it
             if current.lower() in spec.name.lower() or current.lower() in spec.label.lower():
                 label = f"{spec.name} — {spec.describe_limits()}"
                 choices.append(app_commands.Choice(name=label[:100], value=spec.name))
@@ -156,7 +159,7 @@ class VideoCog(commands.Cog, name="Video"):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Only the chosen model's aspect ratios (validation names the allowed ones for anything else)."""
-        spec = self._spec_in(interaction)
+        spec = await self._spec_in(interaction)
         typed = current.strip().lower()
         return [
             app_commands.Choice(name=f"{a} · {ASPECT_NAMES[a]}" if a in ASPECT_NAMES else a, value=a)
@@ -169,7 +172,7 @@ class VideoCog(commands.Cog, name="Video"):
         self, interaction: discord.Interaction, current: object
     ) -> list[app_commands.Choice[int]]:
         """The chosen model's lengths, each with its estimated cost at the chosen resolution."""
-        spec = self._spec_in(interaction)
+        spec = await self._spec_in(interaction)
         resolution = getattr(interaction.namespace, "resolution", None)
         if resolution not in spec.resolutions:
             resolution = spec.default_resolution
@@ -184,15 +187,19 @@ class VideoCog(commands.Cog, name="Video"):
     async def _resolution_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        spec = self._spec_in(interaction)
+        spec = await self._spec_in(interaction)
         return [
             app_commands.Choice(name=f"{r} · ${spec.price_per_second(r):.3f}/s", value=r)
             for r in spec.resolutions
             if current.lower() in r
         ][:25]
 
-    def _spec_in(self, interaction: discord.Interaction):
-        name = getattr(interaction.namespace, "model", None) or self.settings.default_model
+    async def _spec_in(self, interaction: discord.Interaction):
+        """The model being asked for: the one typed, else the channel's or server's default, else the bot's."""
+        policy = self.services.policy
+        requester = requester_of(interaction)
+        default = policy.effective(await policy.of(interaction.guild_id), requester).limits.default_model
+        name = getattr(interaction.namespace, "model", None) or default or self.settings.default_model
         return self.services.catalog.get(name) or self.services.catalog.get(self.settings.default_model)
 
     # ---- starting a job ----------------------------------------------------------------------
@@ -208,9 +215,15 @@ class VideoCog(commands.Cog, name="Video"):
         """Apply the preset and refuse a request that can't work before downloading its image; the
         download may take longer than Discord's 3 s, so the reply is deferred first and a refusal then
         takes its place. The parameters (preset applied) with the image, and the id of the deferred reply."""
-        resolve = self.services.presets.resolve(params, requester, preset)  # deferred if the database is slow
-        resolved = await within_answer_time(interaction, resolve, thinking=True)
-        refusal = resolved if isinstance(resolved, Refusal) else self.intake.check(resolved)
+
+        async def resolve() -> GenerationParams | Refusal:
+            resolved = await self.services.presets.resolve(params, requester, preset)
+            if isinstance(resolved, Refusal):
+                return resolved
+            return await self.intake.check_for(resolved, requester) or resolved
+
+        resolved = await within_answer_time(interaction, resolve(), thinking=True)  # deferred if slow
+        refusal = resolved if isinstance(resolved, Refusal) else None
         if refusal is not None:
             refuse = self._refuse_in_place if interaction.response.is_done() else self.refuse
             await refuse(interaction, refusal_message(refusal))

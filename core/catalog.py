@@ -77,6 +77,7 @@ class ModelSpec:
     extension_max_s: int = 0  # longest clip Extend may reach, in seconds (0: no Extend)
     extension_output: str = "continuation"  # native only: continuation | whole (the API returns all)
     usd_per_second_silent: dict[str, float] | None = None  # audio optional: the price without sound
+    permissive: dict[str, Any] = field(default_factory=dict)  # fal: inputs for NSFW channels that allow it
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retired(self, today: dt.date) -> bool:
@@ -316,6 +317,11 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
     extension_output = opt("extension_output", str, "continuation")
     if extension_output not in EXTENSION_OUTPUTS:
         raise fail("extension_output", f"{extension_output!r} is not one of {', '.join(EXTENSION_OUTPUTS)}")
+    permissive = opt("permissive", dict, {})
+    if permissive and provider != "fal":
+        raise fail("permissive", "looser safety inputs are built for fal models only")
+    if not all(isinstance(v, (str, int, float, bool)) for v in permissive.values()):
+        raise fail("permissive", "values must be strings, numbers or booleans (the endpoint's inputs)")
     retires = _day(e.get("retires"), lambda problem: fail("retires", problem))
     replaced_by = opt("replaced_by", str, None)
     if replaced_by is not None and retires is None:
@@ -360,5 +366,6 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         extension_max_s=extension_max,
         extension_output=extension_output,
         usd_per_second_silent=silent,
+        permissive=dict(permissive),
         extra=opt("extra", dict, {}),
     )

@@ -15,6 +15,8 @@ class ErrorCategory(StrEnum):
     BLOCKED = "blocked"
     PROMPT_BLOCKED = "prompt_blocked"
     WRONG_CHANNEL = "wrong_channel"
+    ROLE_REQUIRED = "role_required"
+    SERVER_QUOTA_EXCEEDED = "server_quota_exceeded"
     SPEND_CAP_REACHED = "spend_cap_reached"
     PROVIDER_QUOTA_EXCEEDED = "provider_quota_exceeded"
     SAFETY_BLOCKED = "safety_blocked"
@@ -33,6 +35,8 @@ USER_MESSAGES: dict[ErrorCategory, str] = {
     ErrorCategory.PAUSED: "New videos are paused by an admin right now. Jobs already running will finish; try later.",
     ErrorCategory.BLOCKED: "You are not allowed to generate videos here. Ask a server admin if this is a mistake.",
     ErrorCategory.WRONG_CHANNEL: "Videos can't be made here.",
+    ErrorCategory.ROLE_REQUIRED: "Only members with certain roles can make videos on this server.",
+    ErrorCategory.SERVER_QUOTA_EXCEEDED: "This server has made as many videos as its admins allow today. It resets at midnight UTC.",
     ErrorCategory.PROMPT_BLOCKED: "Your prompt uses something this server does not allow. Change it and try again.",
     ErrorCategory.SPEND_CAP_REACHED: "The bot has reached today's spending limit. Try again after midnight UTC.",
     ErrorCategory.PROVIDER_QUOTA_EXCEEDED: "The video service is rate-limiting us right now. Try again in a few minutes.",

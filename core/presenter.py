@@ -75,6 +75,8 @@ SHOWS_REASON = frozenset(
         ErrorCategory.BLOCKED,
         ErrorCategory.PROMPT_BLOCKED,  # which field, and "word" or "pattern" (never the list)
         ErrorCategory.WRONG_CHANNEL,  # where videos are made instead
+        ErrorCategory.ROLE_REQUIRED,  # which roles
+        ErrorCategory.SERVER_QUOTA_EXCEEDED,  # which cap
         ErrorCategory.SPEND_CAP_REACHED,
         ErrorCategory.MODEL_UNAVAILABLE,  # e.g. "retired on 2026-12-03; use 'omni-1.2-flash' instead"
     }

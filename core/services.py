@@ -27,7 +27,7 @@ from core.moderation.service import Moderation
 from core.platform.clock import REAL_CLOCK, Clock, utc_day
 from core.platform.coordination import RateLimiter
 from core.platform.settings import Settings, SettingsError
-from core.policy.channels import ChannelPolicy
+from core.policy.service import PolicyService
 from core.providers.base import Provider
 from core.validation import GenerationParams
 
@@ -83,7 +83,7 @@ class Services:
     presets: PresetService
     moderation: Moderation
     forgetting: ForgetService
-    channels: ChannelPolicy
+    policy: PolicyService
     clock: Clock = REAL_CLOCK
 
     def queue_policy(self) -> QueuePolicy:
@@ -192,7 +192,9 @@ def assemble(
     except BlocklistError as exc:
         raise SettingsError(f"setting BLOCKLIST_FILE: {exc}") from None
     moderation = Moderation(global_list, monotonic=clock.monotonic)
-    channels = ChannelPolicy(allow_dms=settings.allow_dms, monotonic=clock.monotonic)
+    policy = PolicyService(
+        catalog, default_model=settings.default_model, allow_dms=settings.allow_dms, monotonic=clock.monotonic
+    )
     intake = Intake(
         catalog=catalog,
         providers=providers,
@@ -201,7 +203,7 @@ def assemble(
         default_model=settings.default_model,
         max_waiting=settings.user_max_queued,
         moderation=moderation,
-        channels=channels,
+        policy=policy,
         now=clock.now,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
@@ -233,6 +235,6 @@ def assemble(
         PresetService(intake),
         moderation,
         ForgetService(actions, clock),
-        channels,
+        policy,
         clock,
     )

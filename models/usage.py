@@ -28,3 +28,19 @@ class DailySpend(Model):
 
     class Meta:
         table = "daily_spend"
+
+
+class ServerDailyUsage(Model):
+    """Videos, video-seconds and estimated micro-dollars one server has reserved on one UTC day (its caps
+    are reserved against these with conditional UPDATEs, as a user's quota is)."""
+
+    id = fields.BigIntField(primary_key=True)
+    guild_id = fields.BigIntField()
+    day = fields.DateField()
+    videos = fields.IntField(default=0)
+    seconds = fields.IntField(default=0)
+    micro_usd = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "server_daily_usage"
+        unique_together = (("guild_id", "day"),)

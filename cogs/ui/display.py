@@ -257,7 +257,8 @@ class JobDisplay:
         upload = result.upload
 
         def files() -> list[discord.File]:  # a File is consumed by one request: build it per attempt
-            return [discord.File(upload, filename=f"video_{job.id}.mp4")] if upload else []
+            spoiler = bool(job.config.get("spoiler"))  # the server's choice when the job was made
+            return [discord.File(upload, filename=f"video_{job.id}.mp4", spoiler=spoiler)] if upload else []
 
         try:
             try:

@@ -37,7 +37,7 @@ def safe_text(text: str, limit: int) -> str:
 def job_embed(job: JobView, status: GenerationStatus, body: str) -> discord.Embed:
     """The one embed of a job's message (the demo model's results say they are not AI output)."""
     embed = discord.Embed(title=TITLES[status], colour=COLOURS[status])
-    embed.add_field(name="Prompt", value=safe_text(job.prompt, PROMPT_LIMIT) or "—", inline=False)
+    embed.add_field(name="Prompt", value=safe_text(job.shown_prompt, PROMPT_LIMIT) or "—", inline=False)
     embed.add_field(name="Model", value=params_line(job.config, job.model), inline=False)
     if body:
         embed.add_field(name="Status", value=truncate(body, 1024), inline=False)

@@ -41,7 +41,8 @@ def group_embeds(jobs: list[JobView], lines: dict[int, str]) -> list[discord.Emb
         title=f"🎞️ {len(jobs)} variants · {done} of {len(jobs)} finished",
         colour=discord.Colour.green() if done == len(jobs) else discord.Colour.blurple(),
     )
-    head.add_field(name="Prompt", value=safe_text(first.prompt, PROMPT_LIMIT) or "—", inline=False)
+    hidden = next((j for j in jobs if j.prompt_hidden), first)  # one variant refused: hide it for all
+    head.add_field(name="Prompt", value=safe_text(hidden.shown_prompt, PROMPT_LIMIT) or "—", inline=False)
     head.add_field(name="Model", value=params_line({**first.config, "seed": None}, first.model), inline=False)
     footer = f"Jobs #{first.id}–#{jobs[-1].id}"
     if first.is_demo:

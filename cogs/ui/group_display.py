@@ -133,8 +133,14 @@ class GroupMessages:
                 await self.display.clock.sleep(max(0.0, ready_at - self.display.clock.monotonic()))
                 await self.display.ledger.renew(job.id)
 
-                def files(uploads=uploads) -> list[discord.File]:
-                    return [discord.File(p, filename=f"video_{i}.mp4") for i, p in uploads if p is not None]
+                spoiler = bool(job.config.get("spoiler"))
+
+                def files(uploads=uploads, spoiler=spoiler) -> list[discord.File]:
+                    return [
+                        discord.File(p, filename=f"video_{i}.mp4", spoiler=spoiler)
+                        for i, p in uploads
+                        if p is not None
+                    ]
 
                 embeds, view = await self.draw(group_id, jobs)  # the state its files were made from
                 self.display.edit_sent(message.message_id)

@@ -11,9 +11,20 @@ from core.jobs.views import Requester
 
 
 def requester_of(interaction: discord.Interaction) -> Requester:
-    """Who asks and where (in a thread, its channel too: a channel's policy covers its threads)."""
-    parent = getattr(interaction.channel, "parent_id", None)
-    return Requester(interaction.user.id, interaction.guild_id, interaction.channel_id, parent)
+    """Who asks and where (in a thread, its channel too: a channel's policy covers its threads), with
+    the member's roles and whether Discord marks the channel age-restricted."""
+    channel = interaction.channel
+    parent = getattr(channel, "parent_id", None)
+    roles = tuple(r.id for r in getattr(interaction.user, "roles", ()))
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return Requester(
+        interaction.user.id,
+        interaction.guild_id,
+        interaction.channel_id,
+        parent,
+        role_ids=roles,
+        nsfw=bool(is_nsfw()) if callable(is_nsfw) else False,
+    )
 
 
 def is_admin(interaction: discord.Interaction, admin_ids: Collection[int]) -> bool:

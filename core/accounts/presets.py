@@ -234,12 +234,14 @@ class PresetService:
             if preset is None:
                 return params
             return Refusal.of(await self._missing(requester.user_id, preset, "preset"))
-        # The server's defaults (server-policy issue) become the next layer: [found, server_defaults].
-        layers: list[Layer] = [found]
+        layers: list[Layer] = [found]  # then the server's and channel's defaults, when validated
         merged = merge(params, layers)
         merged = dataclasses.replace(merged, prompt=join_suffix(params.prompt, found.suffix))
+        policy = await self.intake.policy_for(requester)
+        if isinstance(policy, Refusal):
+            return policy
         try:
-            self.intake.validate(merged)
+            self.intake.validate(merged, policy)
         except GenerationError as exc:
             return Refusal(exc.category, self._blame(exc.detail, params, found, preset is None))
         return merged

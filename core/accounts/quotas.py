@@ -17,11 +17,14 @@ from tortoise.transactions import in_transaction
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import transitions
 from core.platform.clock import utcnow
-from models import DailySpend, DailyUsage, Generation, User
+from core.policy.rules import ServerCaps, Tier
+from models import DailySpend, DailyUsage, Generation, ServerDailyUsage, User
 
 log = logging.getLogger(__name__)
 
 MICRO = 1_000_000
+NO_TIER = Tier()
+NO_CAPS = ServerCaps()
 
 
 @dataclass(frozen=True)
@@ -85,23 +88,34 @@ class QuotaService:
         await User.bulk_create([User(id=user_id)], ignore_conflicts=True)
         return await User.get(id=user_id)
 
-    def limits_for(self, user: User) -> Limits:
-        """The user's overrides, else the defaults."""
+    def limits_for(self, user: User, tier: Tier = NO_TIER) -> Limits:
+        """The user's own override, else their roles' tier, else the defaults (limit by limit)."""
         return Limits(
-            videos=self.daily_videos if user.daily_videos is None else user.daily_videos,
-            seconds=self.daily_seconds if user.daily_seconds is None else user.daily_seconds,
+            videos=_first(user.daily_videos, tier.videos, self.daily_videos),
+            seconds=_first(user.daily_seconds, tier.seconds, self.daily_seconds),
         )
 
-    async def reserve(self, user: User, day: dt.date, seconds: int, cost_usd: float) -> None:
-        """Charge one video of `seconds` and `cost_usd` to today, or raise with the reason.
+    async def reserve(
+        self,
+        user: User,
+        day: dt.date,
+        seconds: int,
+        cost_usd: float,
+        *,
+        tier: Tier = NO_TIER,
+        guild_id: int | None = None,
+        caps: ServerCaps = NO_CAPS,
+    ) -> None:
+        """Charge one video of `seconds` and `cost_usd` to today — to the user, to their server (within
+        its caps) and to the global spend — or raise with the reason.
 
         Must run inside a transaction together with the job's creation (see core.jobs.intake),
-        so a refused spend reservation also rolls back the user's reservation.
+        so a refused reservation also rolls back the ones made before it.
         """
         if user.blocked:
             reason = f" Reason: {user.blocked_reason}" if user.blocked_reason else ""
             raise GenerationError(ErrorCategory.BLOCKED, f"an admin blocked you from making videos.{reason}")
-        limits = self.limits_for(user)
+        limits = self.limits_for(user, tier)
         await DailyUsage.bulk_create([DailyUsage(user_id=user.id, day=day)], ignore_conflicts=True)
         query = DailyUsage.filter(user_id=user.id, day=day)
         if limits.videos:
@@ -117,7 +131,30 @@ class QuotaService:
         if not granted:
             usage = await DailyUsage.get(user_id=user.id, day=day)
             raise GenerationError(ErrorCategory.USER_QUOTA_EXCEEDED, _quota_detail(usage, limits, seconds))
+        if guild_id is not None:
+            await self._reserve_server(guild_id, day, seconds, to_micro(cost_usd), caps)
         await self._reserve_spend(day, to_micro(cost_usd))
+
+    async def _reserve_server(
+        self, guild_id: int, day: dt.date, seconds: int, micro: int, caps: ServerCaps
+    ) -> None:
+        """One conditional UPDATE against every cap the server set (0 or None: no cap)."""
+        await ServerDailyUsage.bulk_create(
+            [ServerDailyUsage(guild_id=guild_id, day=day)], ignore_conflicts=True
+        )
+        query = ServerDailyUsage.filter(guild_id=guild_id, day=day)
+        if caps.videos:
+            query = query.filter(videos__lt=caps.videos)
+        if caps.seconds:
+            query = query.filter(seconds__lte=caps.seconds - seconds)
+        if caps.spend_micro_usd:
+            query = query.filter(micro_usd__lte=caps.spend_micro_usd - micro)
+        granted = await query.update(
+            videos=F("videos") + 1, seconds=F("seconds") + seconds, micro_usd=F("micro_usd") + micro
+        )
+        if not granted:
+            usage = await ServerDailyUsage.get(guild_id=guild_id, day=day)
+            raise GenerationError(ErrorCategory.SERVER_QUOTA_EXCEEDED, _server_detail(usage, caps, seconds))
 
     async def _reserve_spend(self, day: dt.date, micro: int) -> None:
         if micro <= 0:
@@ -147,6 +184,11 @@ class QuotaService:
             n = gen.video_seconds
             if not await usage.filter(seconds__gte=n).update(seconds=F("seconds") - n):
                 await usage.filter(seconds__lt=n).update(seconds=0)
+            if gen.guild_id is not None:
+                server = ServerDailyUsage.filter(guild_id=gen.guild_id, day=gen.quota_day)
+                await server.filter(videos__gte=1).update(videos=F("videos") - 1)
+                if not await server.filter(seconds__gte=n).update(seconds=F("seconds") - n):
+                    await server.filter(seconds__lt=n).update(seconds=0)
         log.info("job %s: quota refunded to user %s", generation_id, gen.user_id)
         return True
 
@@ -161,17 +203,21 @@ class QuotaService:
                 spend = DailySpend.filter(day=gen.quota_day)
                 if not await spend.filter(micro_usd__gte=micro).update(micro_usd=F("micro_usd") - micro):
                     await spend.filter(micro_usd__lt=micro).update(micro_usd=0)
+                if gen.guild_id is not None:
+                    server = ServerDailyUsage.filter(guild_id=gen.guild_id, day=gen.quota_day)
+                    if not await server.filter(micro_usd__gte=micro).update(micro_usd=F("micro_usd") - micro):
+                        await server.filter(micro_usd__lt=micro).update(micro_usd=0)
         return True
 
-    async def status(self, user_id: int, day: dt.date) -> QuotaStatus:
-        """The user's usage and limits for `day`."""
+    async def status(self, user_id: int, day: dt.date, tier: Tier = NO_TIER) -> QuotaStatus:
+        """The user's usage and limits for `day` (`tier`: their roles' quota tier where they asked)."""
         user = await User.get_or_none(id=user_id) or User(id=user_id)  # a read: no row for a stranger
         usage = await DailyUsage.get_or_none(user_id=user_id, day=day)
         return QuotaStatus(
             day=day,
             videos_used=usage.videos if usage else 0,
             seconds_used=usage.seconds if usage else 0,
-            limits=self.limits_for(user),
+            limits=self.limits_for(user, tier),
             blocked=user.blocked,
             blocked_reason=user.blocked_reason,
         )
@@ -180,6 +226,22 @@ class QuotaService:
         """Estimated USD committed on `day`."""
         row = await DailySpend.get_or_none(day=day)
         return (row.micro_usd if row else 0) / MICRO
+
+
+def _first(*limits: int | None) -> int:
+    return next(v for v in limits if v is not None)
+
+
+def _server_detail(usage: ServerDailyUsage, caps: ServerCaps, seconds: int) -> str:
+    if caps.videos and usage.videos >= caps.videos:
+        return f"this server has made {usage.videos} of the {caps.videos} videos its admins allow a day"
+    if caps.seconds and usage.seconds + seconds > caps.seconds:
+        left = max(0, caps.seconds - usage.seconds)
+        return (
+            f"a {seconds}-second video needs more than the {left} of {caps.seconds} video-seconds"
+            " this server has left today"
+        )
+    return f"this server's daily spend limit of ${(caps.spend_micro_usd or 0) / MICRO:.2f} would be passed"
 
 
 def _quota_detail(usage: DailyUsage, limits: Limits, seconds: int) -> str:

@@ -29,7 +29,7 @@ def job_info(job: JobView, children: list[tuple[int, str]] | None = None) -> Job
     cfg = job.config
     seed = cfg.get("seed")
     fields = [
-        ("Prompt", job.prompt),
+        ("Prompt", job.shown_prompt),
         ("Model", job.model + (" (demo renderer, not AI)" if job.is_demo else "")),
         ("Length", _length(job)),
         ("Aspect ratio", str(cfg.get("aspect_ratio", "—"))),
@@ -82,7 +82,7 @@ def video_command(job: JobView) -> str:
     attached again: the line says so)."""
     cfg = job.config
     parts = [
-        f"prompt:{job.prompt}",
+        f"prompt:{job.shown_prompt}",
         f"model:{job.model}",
         f"duration:{cfg.get('duration', job.video_seconds)}",
     ]

@@ -34,7 +34,10 @@ from core.moderation.service import Moderation
 from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
 from core.platform.state import PAUSED_KEY, get_state
-from core.policy.channels import ChannelPolicy
+from core.policy.fit import fit, model_name
+from core.policy.rules import NO_POLICY as NO_SERVER_POLICY
+from core.policy.rules import Effective, Limits, Tier, effective
+from core.policy.service import PolicyService
 from core.providers.base import VideoRequest
 from core.validation import MAX_SEED, GenerationParams, random_seed, resolve_model, validate
 from models import Generation, GenerationStatus
@@ -90,7 +93,7 @@ class Intake:
         default_model: str,
         max_waiting: int | None = None,
         moderation: Moderation | None = None,
-        channels: ChannelPolicy | None = None,
+        policy: PolicyService | None = None,
         gate: AdmissionGate | None = None,
         now: Callable[[], dt.datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -105,7 +108,7 @@ class Intake:
         self.default_model = default_model
         self.max_waiting = max_waiting
         self.moderation = moderation
-        self.channels = channels
+        self.policy = policy
         self.gate = gate or AdmissionGate()
         self._now = now
         self._monotonic = monotonic
@@ -121,21 +124,44 @@ class Intake:
         today = utc_day(self._now())
         return [m for m in self.catalog.offered(today) if m.provider in self.providers]
 
-    def validate(self, params: GenerationParams) -> VideoRequest:
-        """Validate input without touching the database (fast; safe before a Discord defer). A retired
-        model is refused here, as model_unavailable naming its replacement, before anything is charged."""
+    def validate(self, params: GenerationParams, policy: Effective | None = None) -> VideoRequest:
+        """Validate input without touching the database (fast; safe before a Discord defer), under a
+        server's policy (`policy_for`) or the global one. A retired model is refused here, as
+        model_unavailable naming its replacement, before anything is charged."""
+        policy = policy or self._global_policy
+        name = model_name(params, policy, self.default_model)
         spec = resolve_model(
-            self.catalog, set(self.providers), params.model, self.default_model, today=utc_day(self._now())
+            self.catalog, set(self.providers), name, self.default_model, today=utc_day(self._now())
         )
-        return validate(params, spec)
+        return validate(fit(params, spec, policy), spec)
 
-    def check(self, params: GenerationParams) -> Refusal | None:
+    def check(self, params: GenerationParams, policy: Effective | None = None) -> Refusal | None:
         """The refusal for input that can never work, or None (no database, no charge)."""
         try:
-            self.validate(params)
+            self.validate(params, policy)
         except GenerationError as exc:
             return Refusal.of(exc)
         return None
+
+    async def check_for(self, params: GenerationParams, requester: Requester) -> Refusal | None:
+        """The refusal for this request from `requester` (where they ask, and their server's limits), or
+        None; nothing is recorded or charged."""
+        policy = await self.policy_for(requester)
+        return policy if isinstance(policy, Refusal) else self.check(params, policy)
+
+    @property
+    def _global_policy(self) -> Effective:
+        return effective(NO_SERVER_POLICY, Limits(default_model=self.default_model), channel_id=None)
+
+    async def policy_for(self, requester: Requester) -> Effective | Refusal:
+        """The policy a request from `requester` is admitted under, or the refusal for asking there
+        (a channel, thread or role the server does not allow; a DM when DMs are off)."""
+        if self.policy is None:
+            return self._global_policy
+        guild = await self.policy.of(requester.guild_id)
+        if (wrong := self.policy.refusal(guild, requester)) is not None:
+            return Refusal.of(wrong)
+        return self.policy.effective(guild, requester)
 
     # ---- admission ---------------------------------------------------------------------------
 
@@ -152,12 +178,13 @@ class Intake:
         `extra` goes into the job's config as it is (e.g. an extension's clip to continue and join).
         With `params.variants` > 1 that many jobs are admitted together or not at all, each charged and
         with its own seed (a given seed, then the next ones), sharing a group id: `Admitted.group`."""
+        policy = await self.policy_for(requester)
+        if isinstance(policy, Refusal):
+            return policy
         try:
-            request = self.validate(params)
+            request = self.validate(params, policy)
         except GenerationError as exc:
             return Refusal.of(exc)
-        if self.channels is not None and (wrong := await self.channels.check(requester)) is not None:
-            return Refusal.of(wrong)
         if self.moderation is not None:  # before anything is recorded or charged
             texts = {"prompt": request.prompt, "negative_prompt": request.negative_prompt}
             if (
@@ -179,7 +206,7 @@ class Intake:
                 return Refusal.of(known)
             try:
                 gens = await self._record(
-                    request, requester, parent, loop=params.loop, extra=extra, seeds=seeds
+                    request, requester, policy, parent, loop=params.loop, extra=extra, seeds=seeds
                 )
             except GenerationError as exc:
                 self.gate.remember(user_id, exc, *size)
@@ -200,6 +227,7 @@ class Intake:
         self,
         request: VideoRequest,
         requester: Requester,
+        policy: Effective,
         parent: Lineage | None = None,
         *,
         loop: bool = False,
@@ -213,7 +241,7 @@ class Intake:
         now = self._now()
         day = utc_day(now)
         user = await self.quotas.ensure_user(requester.user_id)
-        config = {**config_of(request, loop=loop), **(extra or {})}
+        config = {**config_of(request, loop=loop), **_admitted_under(policy), **(extra or {})}
         if request.image is not None:
             config["image_path"] = str(
                 await store_image(self.output_dir, request.image, request.image_mime_type)
@@ -227,7 +255,15 @@ class Intake:
         try:
             async with in_transaction():
                 for _ in range(count):
-                    await self.quotas.reserve(user, day, request.duration, cost)
+                    await self.quotas.reserve(
+                        user,
+                        day,
+                        request.duration,
+                        cost,
+                        tier=policy.tier,
+                        guild_id=requester.guild_id,
+                        caps=policy.caps,
+                    )
                 await self._check_waiting(requester.user_id, count)
                 gens = []
                 for number, seed in enumerate(seeds, start=1):
@@ -348,3 +384,17 @@ class Intake:
             except Exception:  # one bad row never stops the sweep
                 log.exception("job %s: withdrawing a stale pending job failed", job_id)
         return withdrawn
+
+
+def _admitted_under(policy: Effective) -> dict[str, Any]:
+    """What the server's policy decided for this job when it was admitted (a later change of the
+    settings doesn't rewrite a job on its way): how it is shown, its safety level, the member's quota
+    tier (for the "left today" line)."""
+    under: dict[str, Any] = {
+        "spoiler": policy.spoilers,
+        "hide_blocked_prompt": policy.hide_blocked_prompts,
+        "permissive_safety": policy.permissive_safety,
+    }
+    if policy.tier != Tier():
+        under["quota_tier"] = [policy.tier.videos, policy.tier.seconds]
+    return {k: v for k, v in under.items() if v}

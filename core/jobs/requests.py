@@ -91,6 +91,7 @@ async def load_request(gen: Generation, spec: ModelSpec) -> VideoRequest:
         last_frame_mime_type=last_mime,
         audio=cfg.get("audio", True),
         extend_video=extend_video,
+        permissive=bool(cfg.get("permissive_safety")),
     )
 
 

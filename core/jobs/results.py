@@ -17,6 +17,7 @@ from core.media.probe import probe_video
 from core.media.transcode import FitResult, fit_to_size
 from core.platform.clock import utc_day
 from core.platform.db_retry import retry_db
+from core.policy.rules import Tier
 from core.presenter import failure_text, finished_line, quota_left
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,10 @@ class Results:
         if job.error_type or not job.video_path:
             return ResultView(job, failure_text(job.error_type, job.refunded, job.error), None, notify=notify)
         status = await retry_db(
-            lambda: self.quotas.status(job.user_id, utc_day(job.created_at)), what="read quota"
+            lambda: self.quotas.status(
+                job.user_id, utc_day(job.created_at), Tier(*job.config.get("quota_tier", ()))
+            ),
+            what="read quota",
         )
         line = finished_line(float(job.video_seconds), job.took, job.estimated_cost_usd, quota_left(status))
         source = Path(job.video_path)

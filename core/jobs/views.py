@@ -14,6 +14,7 @@ from core.errors import USER_MESSAGES, ErrorCategory
 from models import Generation, GenerationStatus
 from models.generation import TERMINAL_STATUSES
 
+HIDDEN_PROMPT = "(hidden: the video service's safety filter refused it)"
 JobStatus = GenerationStatus  # the lifecycle states, for code outside core that never sees a row
 
 
@@ -25,6 +26,8 @@ class Requester:
     guild_id: int | None = None
     channel_id: int | None = None
     parent_channel_id: int | None = None  # in a thread: its channel
+    role_ids: tuple[int, ...] = ()  # the member's roles in that server
+    nsfw: bool = False  # Discord marks the channel age-restricted
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,21 @@ class JobView:
     def is_demo(self) -> bool:
         """Made by the local demo renderer (a labelled test pattern, not AI output)."""
         return self.provider == "demo"
+
+    @property
+    def prompt_hidden(self) -> bool:
+        """The provider's safety filter refused it and its server hides such prompts in channels (its
+        owner still sees it in /history)."""
+        return (
+            bool(self.config.get("hide_blocked_prompt"))
+            and self.status is GenerationStatus.FAILED
+            and self.error_type == ErrorCategory.SAFETY_BLOCKED
+        )
+
+    @property
+    def shown_prompt(self) -> str:
+        """The prompt as a channel may show it."""
+        return HIDDEN_PROMPT if self.prompt_hidden else self.prompt
 
     @property
     def variant(self) -> int | None:
@@ -148,6 +166,21 @@ class GenerationResult:
     estimated_cost_usd: float | None = None
     refunded: bool = False
     job_status: str | None = None  # the record's status: anything but completed/failed/cancelled = not over
+
+    @property
+    def prompt_hidden(self) -> bool:
+        """The provider's safety filter refused it and its server hides such prompts in channels (its
+        owner still sees it in /history)."""
+        return (
+            bool(self.config.get("hide_blocked_prompt"))
+            and self.status is GenerationStatus.FAILED
+            and self.error_type == ErrorCategory.SAFETY_BLOCKED
+        )
+
+    @property
+    def shown_prompt(self) -> str:
+        """The prompt as a channel may show it."""
+        return HIDDEN_PROMPT if self.prompt_hidden else self.prompt
 
     @property
     def variant(self) -> int | None:

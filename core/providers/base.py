@@ -30,6 +30,7 @@ class VideoRequest:
     last_frame_mime_type: str | None = None
     audio: bool = True  # ask for sound (False: silence, for models whose audio is "optional" or "off")
     extend_video: bytes | None = None  # native extension: the mp4 to continue (model.extension "native")
+    permissive: bool = False  # send the model's looser safety inputs (catalog `permissive`)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -38,6 +39,11 @@ class VideoRequest:
 
 
 _SHORT_SIDE = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "4k": 2160}
+
+
+def resolution_rank(resolution: str) -> int:
+    """A resolution's short side in pixels, to compare them ('720p' < '1080p' < '4k')."""
+    return _SHORT_SIDE[resolution]
 
 
 def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:

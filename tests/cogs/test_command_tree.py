@@ -12,7 +12,16 @@ import pytest
 from discord import app_commands
 
 from core.platform.clock import utc_day
-from models import AllowedChannel, BlocklistEntry, DailyUsage, Generation, User
+from models import (
+    AllowedChannel,
+    BlocklistEntry,
+    ChannelSettings,
+    DailyUsage,
+    Generation,
+    RoleSettings,
+    ServerSettings,
+    User,
+)
 from tests.cogs.conftest import ADMIN_ID, seed_job
 from tests.fakes.discord import FLAG_EPHEMERAL
 
@@ -72,7 +81,7 @@ def admin_subcommands(tree: app_commands.CommandTree) -> list[app_commands.Comma
     return [c for c in group.walk_commands() if isinstance(c, app_commands.Command)]
 
 
-def option_values(h, command: app_commands.Command, job: Generation) -> dict[str, Any]:
+def option_values(h, command: app_commands.Command, job: Generation, role: dict) -> dict[str, Any]:
     """A value for every option, chosen so that an admin's run would change something: users are bob
     (blocked, with usage and a running job), numbers are that job's id (clamped into the option's range:
     the job where a job is meant, a small limit elsewhere)."""
@@ -96,6 +105,8 @@ def option_values(h, command: app_commands.Command, job: Generation) -> dict[str
             values[p.name] = h.fake.add_text_channel("elsewhere")
         elif kind is discord.AppCommandOptionType.attachment:
             values[p.name] = h.fake.add_cdn_file("a.png", b"\x89PNG\r\n\x1a\n", "image/png")
+        elif kind is discord.AppCommandOptionType.role:
+            values[p.name] = role
         else:
             pytest.fail(
                 f"/{command.qualified_name} {p.name}: teach this test a value for {kind.name} options"
@@ -105,6 +116,11 @@ def option_values(h, command: app_commands.Command, job: Generation) -> dict[str
 
 async def snapshot(h) -> tuple:
     """Everything an admin subcommand could change."""
+    policy = (
+        await ServerSettings.all().values(),
+        await ChannelSettings.all().values(),
+        await RoleSettings.all().values(),
+    )
     users = (
         await User.all()
         .order_by("id")
@@ -115,6 +131,7 @@ async def snapshot(h) -> tuple:
     blocklist = await BlocklistEntry.all().values_list("guild_id", "pattern")
     channels = await AllowedChannel.all().values_list("guild_id", "channel_id")
     return (
+        policy,
         users,
         usage,
         jobs,
@@ -132,6 +149,7 @@ async def test_every_videoadmin_subcommand_refuses_a_non_admin_and_changes_nothi
     job = await seed_job(bob, prompt="bob's secret job", status="processing")
     await h.services.admin.block(ADMIN_ID, bob, "old reason")
     await DailyUsage.create(user_id=bob, day=utc_day(dt.datetime.now(dt.UTC)), videos=2, seconds=8)
+    role = await h.fake.add_role("Creators")
     subcommands = admin_subcommands(h.bot.tree)
     assert any(" " in c.qualified_name.removeprefix("videoadmin ") for c in subcommands)  # subgroups too
 
@@ -143,7 +161,7 @@ async def test_every_videoadmin_subcommand_refuses_a_non_admin_and_changes_nothi
             # in a server: an ordinary member (no Manage Server); in a DM: anyone not in ADMIN_USER_IDS
             handle = await h.fake.send_slash_command(
                 command.qualified_name,
-                option_values(h, command, job),
+                option_values(h, command, job, role),
                 user=h.fake.user("alice"),
                 dm=where == "dm",
             )

@@ -58,6 +58,8 @@ def build_arguments(request: VideoRequest) -> dict[str, Any]:
         args["negative_prompt"] = request.negative_prompt
     if request.seed is not None and model.seed:
         args["seed"] = request.seed
+    if request.permissive:  # an NSFW channel whose admins chose the model's looser safety level
+        args.update(model.permissive)
     if with_image:
         # fal accepts data URIs wherever it takes a file URL, so no upload step is needed.
         args[model.image_field] = data_uri(request.image, request.image_mime_type)

@@ -67,7 +67,7 @@ class DispatchMixin:
         `options` is either raw option dicts or {name: value}: str/int/float/bool → 3/4/10/5, a user
         object (has "username") → 6 with `resolved.users` (+ `members` in a guild), an attachment object
         (from add_cdn_file) → 11 with `resolved.attachments`, a channel object (from add_text_channel) → 7
-        with `resolved.channels`. `created_at` in the past makes the token old.
+        with `resolved.channels`, a role object (from add_role) → 8 with `resolved.roles`. `created_at` in the past makes the token old.
         """
         user = user or self.default_user
         parts = name.split()
@@ -212,6 +212,9 @@ class DispatchMixin:
         if isinstance(value, dict) and "filename" in value:
             resolved.setdefault("attachments", {})[value["id"]] = value
             return {"name": name, "type": 11, "value": value["id"]}
+        if isinstance(value, dict) and "hoist" in value:  # a role (add_role)
+            resolved.setdefault("roles", {})[value["id"]] = value
+            return {"name": name, "type": 8, "value": value["id"]}
         if (
             isinstance(value, dict) and "type" in value and "name" in value
         ):  # a channel (e.g. add_text_channel)
@@ -294,7 +297,7 @@ class DispatchMixin:
                     "position": channel.get("position", 0),
                     "guild_id": str(gid),
                     "permission_overwrites": [],
-                    "nsfw": False,
+                    "nsfw": channel.get("nsfw", False),
                     "parent_id": channel.get("parent_id"),  # a thread's channel
                     **(_thread_fields(channel) if channel.get("type") in THREAD_TYPES else {}),
                 },

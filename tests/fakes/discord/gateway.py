@@ -138,7 +138,8 @@ class GatewayMixin:
                     "hoist": False,
                     "managed": False,
                     "mentionable": False,
-                }
+                },
+                *guild.roles,
             ],
             "channels": [{k: v for k, v in ch.items() if k != "guild_id"} for ch in guild.channels],
             "threads": [],

@@ -180,6 +180,7 @@ class FakeGuild:
     owner_id: int = 0
     bot_member: bool = True  # the bot is in the guild: channel routes work, GUILD_CREATE is sent
     send_guild_create: bool = True
+    roles: list[dict[str, Any]] = field(default_factory=list)  # besides @everyone (add_role)
 
     @property
     def upload_limit(self) -> int:

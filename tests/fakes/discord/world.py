@@ -60,18 +60,37 @@ class World:
         return self.add_guild(guild)
 
     def add_text_channel(
-        self, name: str, guild: FakeGuild | None = None, *, thread_of: dict[str, Any] | None = None
+        self,
+        name: str,
+        guild: FakeGuild | None = None,
+        *,
+        thread_of: dict[str, Any] | None = None,
+        nsfw: bool = False,
     ) -> dict[str, Any]:
         """Another text channel in `guild` (the first one by default), or a public thread of `thread_of`;
-        its channel object."""
+        its channel object (`nsfw`: marked age-restricted)."""
         guild = guild or self.guild
-        channel = {"id": str(self.new_id()), "type": 0, "name": name, "position": len(guild.channels)}
+        channel = {
+            "id": str(self.new_id()), "type": 0, "name": name, "position": len(guild.channels), "nsfw": nsfw,
+        }  # fmt: skip
         if thread_of is not None:
             channel.update(type=11, parent_id=thread_of["id"])
         channel.update(guild_id=str(guild.id), permission_overwrites=[])
         guild.channels.append(channel)
         self.channels[int(channel["id"])] = channel
         return channel
+
+    async def add_role(self, name: str, guild: FakeGuild | None = None) -> dict[str, Any]:
+        """A new role in `guild`, announced with GUILD_ROLE_CREATE when the bot is connected; its object."""
+        guild = guild or self.guild
+        role = {
+            "id": str(self.new_id()), "name": name, "permissions": "0", "position": len(guild.roles) + 1,
+            "color": 0, "hoist": False, "managed": False, "mentionable": False,
+        }  # fmt: skip
+        guild.roles.append(role)
+        if self._active is not None:
+            await self.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role})
+        return role
 
     @property
     def guild(self) -> FakeGuild:
