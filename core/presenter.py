@@ -83,11 +83,17 @@ SHOWS_REASON = frozenset(
 )
 
 
+# Reasons made only of the bot's own words and ids: shown as they are, so a channel or role mention renders
+# as its name (mentions never ping: the bot allows none).
+WRITTEN_BY_US = frozenset({ErrorCategory.WRONG_CHANNEL, ErrorCategory.ROLE_REQUIRED})
+
+
 def refusal_text(category: ErrorCategory, detail: str, escape: Callable[[str], str] = str) -> str:
     """What a refused user reads: the exact field problem, or the category's advice with its reason
     (`escape` makes the reason safe to show, e.g. an admin's block reason in Discord markdown)."""
     if category is ErrorCategory.INVALID_REQUEST:
         return detail
     if category in SHOWS_REASON:
-        return f"{USER_MESSAGES[category]}\n({escape(detail)})"
+        reason = detail if category in WRITTEN_BY_US else escape(detail)
+        return f"{USER_MESSAGES[category]}\n({reason})"
     return USER_MESSAGES[category]

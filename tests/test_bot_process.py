@@ -186,8 +186,8 @@ def png_bytes() -> bytes:
 
 
 async def test_server_policy_moderation_and_forget_as_a_server_owner_runs_them(tmp_path):
-    """Issue 11's parts built so far, through `python bot.py`: an allowed channel, a disguised blocklisted
-    word, and /forget."""
+    """Issue 11's "Done when", through `python bot.py`: an allowed channel, a disguised blocklisted word, a
+    server cap of 2 videos a day that refuses the third for another member, and /forget."""
     async with bot_process(tmp_path, QUOTA_DAILY_VIDEOS="20") as (fake, bot):
         alice, admin = fake.user("alice"), fake.user("admin", id=ADMIN)
 
@@ -216,14 +216,25 @@ async def test_server_policy_moderation_and_forget_as_a_server_owner_runs_them(t
         assert blocked.callback.type == 4 and blocked.callback.data["flags"] & FLAG_EPHEMERAL
         assert "does not allow" in str(blocked.callback.data)
 
+        await ask("videoadmin server set", {"daily_videos": 2}, admin)
+        for who in ("bob", "carol"):  # alice's video counts too: the third of the day is carol's
+            handle = await ask(
+                "video", {"prompt": "a hare", "duration": 2, "resolution": "360p"}, fake.user(who),
+                channel_id=int(lab["id"]),
+            )  # fmt: skip
+            if who == "bob":
+                await handle.wait_original(lambda m: m.attachments, 60)
+        assert handle.callback.type == 4 and handle.callback.data["flags"] & FLAG_EPHEMERAL
+        assert "2 of the 2 videos its admins allow a day" in str(handle.callback.data)
+
         asked = await ask("forget", {}, alice, channel_id=int(lab["id"]))
         button = asked.original.custom_ids()[0]
         confirmed = await fake.send_component_click(asked.original.id, button, user=alice)
         report = await confirmed.wait_original(lambda m: "Forgotten" in str(m.embeds), 30)
         assert "Removed the content of 1 jobs" in str(report.embeds)
         assert made.content == "🗑️ Removed at the user's request." and not made.attachments
-        videos = await asyncio.to_thread(lambda: [p for p in (tmp_path / "videos").rglob("*.mp4")])
-        assert videos == []
+        videos = await asyncio.to_thread(lambda: [p.name for p in (tmp_path / "videos").rglob("*.mp4")])
+        assert [v for v in videos if "fox" in v] == [] and len(videos) == 1  # alice's gone, bob's kept
 
         assert await bot.stop() == 0
         assert "Traceback" not in bot.output()

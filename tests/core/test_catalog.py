@@ -251,6 +251,8 @@ def test_silence_has_its_own_price_where_the_catalog_gives_one():
         ("demo", {"extension_durations": [3]}, "use this model's durations"),
         ("veo-3.1", {"extension_output": "half"}, "'half' is not one of continuation, whole"),
         ("fal-kling-3", {"end_frame_field": "end image"}, "is not a field name"),
+        ("veo-3.1", {"permissive": {"personGeneration": "allow_all"}}, "built for fal models only"),
+        ("fal-veo-3.1", {"permissive": {"safety_tolerance": ["6"]}}, "values must be strings, numbers"),
     ],
 )
 def test_creative_loop_fields_are_checked_at_start(model, change, message):

@@ -206,6 +206,14 @@ def test_a_seed_is_sent_only_to_models_that_take_one():
     assert "seed" not in build_arguments(forced)
 
 
+def test_looser_safety_inputs_are_sent_only_when_the_job_asks_for_them():
+    veo = request("fal-veo-3.1")
+    assert "safety_tolerance" not in build_arguments(veo)  # fal's default level
+    assert build_arguments(dataclasses.replace(veo, permissive=True))["safety_tolerance"] == "6"
+    kling = dataclasses.replace(request("fal-kling-3"), permissive=True)  # no looser level in the catalog
+    assert "safety_tolerance" not in build_arguments(kling)
+
+
 # -- through the fake fal queue (it takes any endpoint id) ---------------------------------------------
 
 

@@ -37,6 +37,11 @@ class ChannelHandlers:
         gid = channel.get("guild_id")
         return self.guilds[int(gid)].upload_limit if gid is not None else DEFAULT_ATTACHMENT_SIZE_LIMIT
 
+    async def _ch_get_channel(self, rec: RecordedRequest, cid: str) -> tuple[int, Any]:
+        """GET /channels/{id}: the channel object (nsfw included: option channels leave it out)."""
+        channel = self._channel_access(cid)
+        return 200, {"nsfw": False, **{k: v for k, v in channel.items() if k != "private"}}
+
     async def _ch_get(self, rec: RecordedRequest, cid: str, mid: str) -> tuple[int, Any]:
         return 200, self._channel_message(cid, mid).to_json()
 

@@ -39,6 +39,7 @@ ROUTES: list[tuple[str, str, str, bool]] = [
     ("DELETE", "/webhooks/{app}/{token}/messages/{message}", "_wh_delete", False),
     ("POST", "/webhooks/{app}/{token}", "_wh_post", False),
     ("GET", "/channels/{channel}/messages/{message}", "_ch_get", True),
+    ("GET", "/channels/{channel}", "_ch_get_channel", True),
     ("PATCH", "/channels/{channel}/messages/{message}", "_ch_patch", True),
     ("DELETE", "/channels/{channel}/messages/{message}", "_ch_delete", True),
     ("POST", "/channels/{channel}/messages", "_ch_post", True),
