@@ -558,6 +558,8 @@ def _validate(endpoint: str, args: dict[str, Any]) -> dict[str, Any] | None:
             return bad("duration", "Input should be '4s', '6s' or '8s'", "literal_error")
         if "resolution" in args and args["resolution"] not in ("720p", "1080p", "4k"):
             return bad("resolution", "Input should be '720p', '1080p' or '4k'", "literal_error")
+        if "safety_tolerance" in args and args["safety_tolerance"] not in ("1", "2", "3", "4", "5", "6"):
+            return bad("safety_tolerance", "Input should be '1', '2', '3', '4', '5' or '6'", "literal_error")
     if endpoint.startswith("fal-ai/kling-video"):
         if "duration" in args and args["duration"] not in _KLING_DURATIONS:
             return bad("duration", "Input should be '3', '4', ... or '15'", "literal_error")

@@ -243,3 +243,13 @@ async def test_submit_posts_the_built_body_to_the_models_endpoint(fake, model, f
     [submit] = fake.requests_to("submit")
     assert submit.path == f"/{endpoint_for(req)}"
     assert submit.json == build_arguments(req)
+
+
+async def test_the_looser_safety_level_is_one_fal_accepts(fake):
+    provider = FalProvider(KEY, fake.base_url, poll_interval=0, request_timeout=2.0)
+    try:
+        await provider.submit(dataclasses.replace(request("fal-veo-3.1"), permissive=True))
+    finally:
+        await provider.aclose()
+    [submit] = fake.requests_to("submit")
+    assert submit.json["safety_tolerance"] == "6"
