@@ -15,6 +15,7 @@ from typing import Any
 import discord
 
 from core.platform.clock import utcnow
+from core.platform.metrics import UNCOUNTED, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ class JobMessage:
         token: str | None = None,
         now: Callable[[], dt.datetime] = utcnow,
         on_token_dead: Callable[[], Awaitable[None]] | None = None,
+        metrics: Metrics = UNCOUNTED,
     ) -> None:
+        self.metrics = metrics
         self.client = client
         self.requester_id = requester_id
         self.channel_id = channel_id
@@ -67,6 +70,15 @@ class JobMessage:
         return f"https://discord.com/channels/{guild_id or '@me'}/{self.channel_id}/{self.message_id}"
 
     async def edit(self, files: Callable[[], list[discord.File]] | None = None, **fields: Any) -> None:
+        """`_edit`, counted by outcome (ok, or the error's class name)."""
+        try:
+            await self._edit(files, **fields)
+        except Exception as exc:
+            self.metrics.discord_edit(type(exc).__name__)
+            raise
+        self.metrics.discord_edit("ok")
+
+    async def _edit(self, files: Callable[[], list[discord.File]] | None = None, **fields: Any) -> None:
         """Edit the message in place; raise MessageGone when no route can edit it.
 
         `files` builds the attachments; it is called once per route tried, because a discord.File is

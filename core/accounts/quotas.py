@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import transitions
 from core.platform.clock import utcnow
+from core.platform.metrics import UNCOUNTED, Metrics
 from core.policy.rules import ServerCaps, Tier
 from models import DailySpend, DailyUsage, Generation, ServerDailyUsage, User
 
@@ -69,6 +70,8 @@ def to_micro(usd: float) -> int:
 
 class QuotaService:
     """Reserves and refunds quota and spend. Takes its defaults from settings."""
+
+    metrics: Metrics = UNCOUNTED  # the process's, set by Services: spend given back is counted
 
     def __init__(
         self,
@@ -207,6 +210,7 @@ class QuotaService:
                     server = ServerDailyUsage.filter(guild_id=gen.guild_id, day=gen.quota_day)
                     if not await server.filter(micro_usd__gte=micro).update(micro_usd=F("micro_usd") - micro):
                         await server.filter(micro_usd__lt=micro).update(micro_usd=0)
+        self.metrics.spend_given_back(gen.model, gen.guild_id, micro / MICRO)
         return True
 
     async def status(self, user_id: int, day: dt.date, tier: Tier = NO_TIER) -> QuotaStatus:

@@ -22,6 +22,7 @@ from core.jobs.runner import JobRunner
 from core.jobs.views import JobView, Lineage, Requester
 from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db_retry import retry_db
+from core.platform.metrics import UNCOUNTED, Metrics
 from core.validation import random_seed
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ class JobActions:
         *,
         clock: Clock = REAL_CLOCK,
         new_seed: Callable[[], int] = random_seed,
+        metrics: Metrics = UNCOUNTED,
     ) -> None:
+        self.metrics = metrics
         self.intake = intake
         self.runner = runner
         self.quotas = intake.quotas
@@ -89,6 +92,7 @@ class JobActions:
             await self.runner.cancels.request(job_id)  # in the background
         else:
             return Outcome(job, f"Job #{job_id} has already finished.")
+        self.metrics.job_finished("cancelled", job.model, job.provider)
         log.info(
             "job %s: cancelled by user %s%s", job_id, actor.user_id, " (admin)" if actor.is_admin else ""
         )

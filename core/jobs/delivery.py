@@ -16,6 +16,7 @@ from typing import Any
 from core.jobs import store, transitions
 from core.platform.clock import utcnow
 from core.platform.db_retry import retry_db
+from core.platform.metrics import UNCOUNTED, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ class DeliveryLedger:
         now: Callable[[], dt.datetime] = utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_attempts: int = MAX_DELIVERY_ATTEMPTS,
+        metrics: Metrics = UNCOUNTED,
     ) -> None:
+        self.metrics = metrics
         # A finished job nobody delivered for this long is delivered by the sweep: by then the process
         # that ran it has had its chance (it normally delivers within a second or two).
         self.redeliver_after = redeliver_after
@@ -55,9 +58,11 @@ class DeliveryLedger:
         """Finished jobs whose result nobody has shown, due a (re)try now; oldest first."""
         now = self._now()
         finished_before = now - dt.timedelta(seconds=self.redeliver_after)
-        return await self._db(
+        due = await self._db(
             "find undelivered", lambda: store.undelivered(finished_before=finished_before, now=now)
         )
+        self.metrics.redelivering(len(due))
+        return due
 
     async def claim(self, job_id: int) -> bool:
         """Deliver this result here, now: False when another process is already delivering it. The claim

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from core.media.probe import probe_video
 from core.media.transcode import FitResult, fit_to_size
 from core.platform.clock import utc_day
 from core.platform.db_retry import retry_db
+from core.platform.metrics import UNCOUNTED, Metrics
 from core.policy.rules import Tier
 from core.presenter import failure_text, finished_line, quota_left
 
@@ -67,7 +69,8 @@ def _size(path: Path) -> int | None:
 class Results:
     """Prepares results for delivery."""
 
-    def __init__(self, quotas: QuotaService, *, notify_after: float) -> None:
+    def __init__(self, quotas: QuotaService, *, notify_after: float, metrics: Metrics = UNCOUNTED) -> None:
+        self.metrics = metrics
         self.quotas = quotas
         self.notify_after = notify_after
 
@@ -97,9 +100,13 @@ class Results:
         # reuses it instead of re-encoding the same video again.
         fitted_path = source.with_name(f"{source.stem}.upload-{upload_limit}.mp4")
         try:
-            fitted = await _reuse(fitted_path, source, upload_limit) or await fit_to_size(
-                source, fitted_path, upload_limit
-            )
+            fitted = await _reuse(fitted_path, source, upload_limit)
+            if fitted is None:
+                started = time.monotonic()
+                fitted = await fit_to_size(source, fitted_path, upload_limit)
+                self.metrics.fitted(
+                    time.monotonic() - started, reencoded=fitted.reencoded, remuxed=fitted.remuxed
+                )
         except GenerationError as exc:
             body = (
                 f"{line}\nThe video is {human_size(size)}, more than this channel accepts"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 
 from core.jobs.views import JobView
 from models import Generation, GenerationStatus
@@ -88,3 +89,14 @@ async def of_user(user_id: int) -> list[JobView]:
     """Every job of a user not yet forgotten, oldest first."""
     rows = await Generation.filter(user_id=user_id, forgotten_at=None).order_by("id")
     return [JobView.of(g) for g in rows]
+
+
+async def queue_depths() -> list[tuple[str, str, int]]:
+    """(status, model, count) of the queued and processing jobs, in one grouped query (for /metrics)."""
+    rows = (
+        await Generation.filter(status__in=[GenerationStatus.QUEUED, GenerationStatus.PROCESSING])
+        .annotate(count=Count("id"))
+        .group_by("status", "model")
+        .values_list("status", "model", "count")
+    )
+    return [(str(getattr(status, "value", status)), model, int(count)) for status, model, count in rows]
