@@ -7,14 +7,13 @@ TEST_TMP ?= $(or $(TMPDIR),/tmp)/videobot-tests-$(shell id -u)
 
 .PHONY: run test test-sqlite test-postgres demo doctor lint format migrations clean
 
-$(VENV)/.runtime: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+# scripts/install.sh is the one install step: the Dockerfile runs it too.
+$(VENV)/.runtime: requirements.txt scripts/install.sh
+	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV) requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+$(VENV)/.dev: requirements-dev.txt requirements.txt scripts/install.sh
+	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV) requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime            ## run the Discord bot
