@@ -141,9 +141,14 @@ async def _check_provider(
             "gemini": "GEMINI_API_KEY",
             "vertex": "GOOGLE_CLOUD_PROJECT or VERTEX_API_KEY",
             "fal": "FAL_KEY",
+            "comfyui": "COMFYUI_URL",
         }
         line(None, f"provider {name}", f"not configured (set {hint.get(name, '?')})")
         return False, None
+    if name == "comfyui":
+        from app.doctor_comfyui import check_comfyui
+
+        return await check_comfyui(provider, catalog, line, CHECK_TIMEOUT), None
     try:
         listed = await asyncio.wait_for(provider.list_models(), CHECK_TIMEOUT)
     except (GenerationError, TimeoutError) as exc:

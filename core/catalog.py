@@ -11,10 +11,11 @@ from typing import Any
 from core.catalog_values import day as _day
 from core.catalog_values import kind_name as _kind_name
 from core.catalog_values import prices as _prices
+from core.catalog_workflows import workflow_fields as _workflows
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 
-PROVIDERS = ("demo", "gemini", "vertex", "fal")
+PROVIDERS = ("demo", "gemini", "vertex", "fal", "comfyui")
 AUDIO_MODES = ("always", "optional", "off", "none")
 DURATION_FORMATS = ("seconds_suffix", "string", "integer")
 EXTENSION_MODES = ("native", "last_frame", "none")
@@ -78,6 +79,16 @@ class ModelSpec:
     extension_output: str = "continuation"  # native only: continuation | whole (the API returns all)
     usd_per_second_silent: dict[str, float] | None = None  # audio optional: the price without sound
     permissive: dict[str, Any] = field(default_factory=dict)  # fal: inputs for NSFW channels that allow it
+    # comfyui: the API-format workflow (its path, found next to the catalog file, else shipped) and how the
+    # request binds to it; image_workflow/image_bindings: the first-frame variant (like image_model_id)
+    workflow: str | None = None
+    bindings: dict[str, Any] = field(default_factory=dict)
+    image_workflow: str | None = None
+    image_bindings: dict[str, Any] = field(default_factory=dict)
+    frame_rule: str = "any"
+    fps: int = 24
+    size_multiple: int = 32
+    image_required: bool = False  # derived: the only workflow binds an image (not a catalog field)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retired(self, today: dt.date) -> bool:
@@ -157,15 +168,16 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         raise CatalogError(f"model catalog {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"model catalog {path} is not valid TOML: {exc}") from None
-    return parse_catalog(raw, source=str(path))
+    return parse_catalog(raw, source=str(path), folder=path.parent)
 
 
-def parse_catalog(raw: dict[str, Any], source: str = "catalog") -> Catalog:
-    """Validate the decoded TOML document."""
+def parse_catalog(raw: dict[str, Any], source: str = "catalog", folder: Path | None = None) -> Catalog:
+    """Validate the decoded TOML document; `folder` (the file's) is where a ComfyUI workflow is looked
+    for first, before the shipped workflows."""
     entries = raw.get("models")
     if not isinstance(entries, dict) or not entries:
         raise CatalogError(f"{source}: needs a [models.<name>] table for at least one model")
-    models = {name: _parse_entry(name, entry, source) for name, entry in entries.items()}
+    models = {name: _parse_entry(name, entry, source, folder) for name, entry in entries.items()}
     for spec in models.values():
         where = f"{source}: model '{spec.name}', field 'replaced_by'"
         chain = [spec.name]
@@ -182,7 +194,7 @@ def parse_catalog(raw: dict[str, Any], source: str = "catalog") -> Catalog:
     return Catalog(models)
 
 
-def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
+def _parse_entry(name: str, e: Any, source: str, folder: Path | None = None) -> ModelSpec:
     where = f"{source}: model '{name}'"
 
     def fail(key: str, problem: str) -> CatalogError:
@@ -190,7 +202,7 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
 
     if not isinstance(e, dict):
         raise CatalogError(f"{where}: must be a table")
-    known = set(ModelSpec.__dataclass_fields__) - {"name", "rules", "usd_per_second"}
+    known = set(ModelSpec.__dataclass_fields__) - {"name", "rules", "usd_per_second", "image_required"}
     known |= {"rules", "usd_per_second"}
     for key in e:
         if key not in known:
@@ -322,6 +334,7 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         raise fail("permissive", "looser safety inputs are built for fal models only")
     if not all(isinstance(v, (str, int, float, bool)) for v in permissive.values()):
         raise fail("permissive", "values must be strings, numbers or booleans (the endpoint's inputs)")
+    comfy = _workflows(name, e, provider, image_input, folder, fail)
     retires = _day(e.get("retires"), lambda problem: fail("retires", problem))
     replaced_by = opt("replaced_by", str, None)
     if replaced_by is not None and retires is None:
@@ -368,4 +381,5 @@ def _parse_entry(name: str, e: Any, source: str) -> ModelSpec:
         usd_per_second_silent=silent,
         permissive=dict(permissive),
         extra=opt("extra", dict, {}),
+        **comfy,
     )

@@ -55,12 +55,20 @@ def finished_line(video_seconds: float, took: float | None, cost_usd: float, lef
     return f"Length {video_seconds:.1f} s · took {took_text} · est. ${cost_usd:.2f} · {left}"
 
 
+# Failures whose detail is the operator's own server speaking (a ComfyUI node's exception, e.g. "CUDA out of
+# memory"): worth showing the user, unlike a hosted API's internals.
+SERVER_MESSAGE_PREFIXES = ("ComfyUI ",)
+
+
 def failure_text(error_type: str | None, refunded: bool, detail: str | None = None) -> str:
     """The category's advice, whether the quota came back, and (for bad input) what exactly was wrong."""
     category = ErrorCategory(error_type) if error_type else ErrorCategory.UNKNOWN
     lines = [USER_MESSAGES[category]]
     if detail and category is ErrorCategory.INVALID_REQUEST:
         lines.insert(0, detail)
+    if detail and category is ErrorCategory.GENERATION_FAILED and detail.startswith(SERVER_MESSAGE_PREFIXES):
+        shown = detail if len(detail) <= 300 else detail[:299] + "…"
+        lines.insert(1, "`" + shown.replace("`", "'") + "`")
     if category is not ErrorCategory.CANCELLED or refunded:
         lines.append(
             "Your quota was refunded." if refunded else "This job still counts against today's quota."

@@ -130,6 +130,10 @@ def validate(params: GenerationParams, spec: ModelSpec) -> VideoRequest:
         if not spec.image_input:
             raise invalid(f"image: {spec.name} does not take an image")
         _check_image("image", params.image, params.image_mime_type)
+    elif spec.image_required:
+        raise invalid(
+            f"image: {spec.name} makes a video from a first frame; attach one with the image option"
+        )
     last_frame, last_mime = _end_frame(params, spec)
     if not 1 <= params.variants <= MAX_VARIANTS:
         raise invalid(f"variants: between 1 and {MAX_VARIANTS}")

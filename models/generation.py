@@ -56,6 +56,9 @@ class Generation(Model):
     status = fields.CharEnumField(GenerationStatus, max_length=16, default=GenerationStatus.PENDING)
     provider_job_id = fields.CharField(max_length=500, null=True)
     submit_started_at = fields.DatetimeField(null=True)  # set before the create call: never submit twice
+    # The id we chose for a provider that files jobs under our id (NamesJobs), stored with submit_started_at:
+    # after a crash the runner asks the provider for it instead of failing the job.
+    provider_chosen_id = fields.CharField(max_length=200, null=True)
     attempts = fields.IntField(default=0)  # claims that ended without a clean hand-back
     lease_owner = fields.CharField(max_length=64, null=True)  # the claim's lease token (worker + claim id)
     lease_expires_at = fields.DatetimeField(null=True)  # the worker must extend it; expired = abandoned

@@ -164,12 +164,16 @@ async def holds(job_id: int, lease: str | None) -> bool:
     return await _held(job_id, lease).exists()
 
 
-async def mark_submit_started(job_id: int, lease: str | None, now: dt.datetime) -> bool:
-    """Set once, before the provider's create call: from then on the job is never submitted again."""
+async def mark_submit_started(
+    job_id: int, lease: str | None, now: dt.datetime, chosen_id: str | None = None
+) -> bool:
+    """Set once, before the provider's create call: from then on the job is never submitted again —
+    except under `chosen_id` (a NamesJobs provider's id, stored in this same write), once the provider
+    has said it never got it."""
     return bool(
         await _held(job_id, lease)
         .filter(submit_started_at__isnull=True)
-        .update(submit_started_at=now, updated_at=now)
+        .update(submit_started_at=now, provider_chosen_id=chosen_id, updated_at=now)
     )
 
 

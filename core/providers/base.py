@@ -133,3 +133,27 @@ class Watchable(Protocol):
         end after a SUCCEEDED or FAILED result. A dropped connection is resumed inside (from the last
         event id, where the API has one). Raises a retryable GenerationError when the stream fails or
         stays silent longer than the provider's keep-alive allows; the caller then polls instead."""
+
+
+@runtime_checkable
+class NamesJobs(Protocol):
+    """A provider that files a job under an id we choose (ComfyUI's `prompt_id`) — optional.
+
+    The runner stores the chosen id in the same write that marks the submit as started, so a crash between
+    the submit and storing its confirmation is resolved by asking for that id: known → polled as usual;
+    unknown → submitted again under the same id (it never arrived, so it cannot be paid twice).
+    """
+
+    def new_job_id(self, request: VideoRequest) -> str:
+        """A fresh id to submit `request` under."""
+        ...
+
+    async def submit_as(self, request: VideoRequest, job_id: str) -> str:
+        """`Provider.submit`, filing the job under `job_id`; returns the id to poll (it may add to it). A
+        method of its own, so that a wrapper knowing only `submit(request)` can't drop the id."""
+        ...
+
+    async def find_job(self, job_id: str) -> str | None:
+        """The id to poll for a job submitted under `job_id`, or None when the provider surely never got
+        it. Raises a retryable GenerationError when it cannot tell (e.g. a server does not answer)."""
+        ...

@@ -25,6 +25,9 @@ SHIPPED = [
     "fal-seedance-2-fast",
     "fal-wan-2.7",
     "fal-happyhorse-1",
+    "comfy-wan-2.2-5b",
+    "comfy-wan-2.2-i2v",
+    "comfy-ltx-video",
 ]
 
 

@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 import aiohttp
 
-from core.catalog import ModelSpec
 from core.errors import ErrorCategory, GenerationError
 from core.providers._common import CANCEL_TIMEOUT, bounded, exc_text, transport_error
 from core.providers.base import JobRef, JobState, PollResult, VideoRequest, VideoSource
@@ -54,7 +53,7 @@ class ComfyUIProvider:
         self,
         servers: Sequence[str],
         headers: Mapping[str, str],
-        workflow_for: Callable[[ModelSpec], Workflow],
+        workflow_for: Callable[[VideoRequest], Workflow],
         *,
         poll_interval: float = 2.0,
         request_timeout: float = 30.0,
@@ -125,13 +124,42 @@ class ComfyUIProvider:
 
     # -- submit ------------------------------------------------------------------------------------
 
+    def new_job_id(self, request: VideoRequest) -> str:
+        """A fresh prompt id (uuid4) for `submit`; the runner stores it before submitting (NamesJobs)."""
+        return str(uuid.uuid4())
+
+    async def submit_as(self, request: VideoRequest, job_id: str) -> str:
+        """`submit` under the prompt id `job_id` (NamesJobs: the runner stored it first)."""
+        return await self.submit(request, job_id)
+
+    async def find_job(self, job_id: str) -> str | None:
+        """Where a prompt submitted under `job_id` (a prompt id) is: its full job id, or None when every
+        server answered and none knows it. A server that doesn't answer makes it a retryable error: the
+        prompt may be there, so it must not be submitted again."""
+        unsure: list[str] = []
+        for server in self.pool.servers:
+            try:
+                found = await self._locate(server, job_id)
+            except GenerationError as exc:
+                unsure.append(f"{server}: {exc.detail}")
+                continue
+            if found is not None:
+                return make_job_id(server, job_id)
+        if unsure:
+            raise GenerationError(
+                ErrorCategory.PROVIDER_UNAVAILABLE,
+                f"can't tell whether ComfyUI has prompt {job_id}: " + "; ".join(unsure),
+                retryable=True,
+            )
+        return None
+
     async def submit(self, request: VideoRequest, prompt_id: str | None = None) -> str:
         """Queue the model's workflow on the best server; return `<prompt_id>@<server>`. Never retried.
 
         `prompt_id` (default: a new uuid4) is the id ComfyUI files the prompt under, so a caller that stored
         it first can find the prompt again even if this call's reply is lost.
         """
-        workflow = self._workflow_for(request.model)
+        workflow = self._workflow_for(request)
         if workflow.needs_image and request.image is None:
             raise GenerationError(
                 ErrorCategory.INVALID_REQUEST, f"{request.model.name} needs a first-frame image"
@@ -323,6 +351,17 @@ class ComfyUIProvider:
             version=str(version) if version else None,
             missing_nodes=tuple(sorted(needed - nodes)),
         )
+
+    async def model_files(self, server: str, folder: str) -> list[str] | None:
+        """For `doctor`: the file names in ComfyUI's `models/<folder>` (`GET /models/{folder}`); None when
+        the server has no such folder."""
+        reply = await self._get(server, "models", f"/models/{quote(folder, safe='')}")
+        if reply.status == 404:
+            return None
+        body = reply.json()
+        if reply.status != 200 or not isinstance(body, list):
+            raise replies.http_error(server, "models", reply)
+        return [str(name) for name in body]
 
     async def list_models(self) -> list[str] | None:
         """Models are workflows in the catalog, not something ComfyUI lists: None."""

@@ -92,9 +92,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from core.providers.base import VideoRequest
+from typing import Any, Protocol
 
 WORKFLOWS_DIR = Path(__file__).with_name("workflows")
 
@@ -114,6 +112,21 @@ LOADER_FOLDERS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 _RULE = re.compile(r"^(\d+)k\+(\d+)$")
+
+
+class VideoRequest(Protocol):
+    """What binding reads of a request (core.providers.base.VideoRequest; not imported, so that the
+    catalog can validate workflows without importing the providers' base)."""
+
+    prompt: str
+    negative_prompt: str | None
+    seed: int | None
+    duration: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Pixel (width, height)."""
+        ...
 
 
 class WorkflowError(ValueError):
