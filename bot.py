@@ -17,6 +17,7 @@ import yarl
 from discord.ext import commands
 
 from app.cli import main as cli_main
+from app.health import Health
 from cogs.admin import AdminCog
 from cogs.creative import CreativeCog
 from cogs.history import HistoryCog, HistoryPageButton
@@ -60,6 +61,7 @@ class VideoBot(commands.Bot):
         self.loops = Supervisor()
         self.job_buttons: JobButtonHandler | None = None  # the Video cog, once loaded
         self.creative_buttons: CreativeButtonHandler | None = None  # the Creative cog, once loaded
+        self.health: Health | None = None  # /healthz, /readyz, /metrics (HTTP_PORT), once set up
 
     async def setup_hook(self) -> None:
         """Load the cogs and buttons, sync commands if they changed, start the worker and the loops."""
@@ -83,6 +85,8 @@ class VideoBot(commands.Bot):
         self.loops.start("job display", self.jobs.run)
         if self.worker is not None:
             self.loops.start("worker", self.worker.run)
+        self.health = Health.for_bot(self, self.services)
+        await self.health.start()
 
     async def sync_commands(self, *, force: bool = False) -> int:
         """Push the command tree when it differs from the last push (or when forced); return its size."""
@@ -116,6 +120,8 @@ class VideoBot(commands.Bot):
         ready = getattr(self._connection, "_ready_task", None)
         if ready is not None:
             ready.cancel()
+        if self.health is not None:
+            await self.health.stop()
         await super().close()
 
 
@@ -161,15 +167,18 @@ async def serve_worker(settings: Settings) -> None:
     stop = asyncio.Event()
     on_stop_signals(stop.set)
     loops = Supervisor()
+    health = Health.for_worker(client, loops, worker, services)
     try:
         await client.login(settings.discord_token)
         log.info("worker %s running %d slots (REST only)", queue.owner, worker.slots)
         loops.start("worker", worker.run)
         loops.start("delivery sweep", display.run)
+        await health.start()
         await stop.wait()
         await worker.stop()
         await loops.stop()
     finally:
+        await health.stop()
         await client.close()
         await services.aclose()
         await close_db()
@@ -229,7 +238,7 @@ def run_bot(worker_only: bool = False) -> int:
             file=sys.stderr,
         )
         return 2
-    configure_logging(settings.log_level, secrets=settings.secret_values())
+    configure_logging(settings.log_level, secrets=settings.secret_values(), log_format=settings.log_format)
     try:
         asyncio.run(serve_worker(settings) if worker_only else serve(settings))
     except discord.LoginFailure:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.accounts.admin import AdminService
 from core.accounts.forget import ForgetService
@@ -13,7 +13,9 @@ from core.accounts.presets import PresetService
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, load_catalog
 from core.errors import GenerationError
+from core.jobs import store
 from core.jobs.actions import JobActions
+from core.jobs.counted import CountedIntake
 from core.jobs.delivery import DeliveryLedger
 from core.jobs.intake import Intake
 from core.jobs.progress import ProgressCallback
@@ -26,16 +28,21 @@ from core.moderation.blocklist import BlocklistError, load_file
 from core.moderation.service import Moderation
 from core.platform.clock import REAL_CLOCK, Clock, utc_day
 from core.platform.coordination import RateLimiter
+from core.platform.metrics import Metrics
 from core.platform.settings import Settings, SettingsError
 from core.policy.service import PolicyService
 from core.providers.base import Provider
+from core.providers.metered import metered
 from core.validation import GenerationParams
 
 log = logging.getLogger(__name__)
 
 
-def build_providers(settings: Settings, clock: Clock = REAL_CLOCK) -> dict[str, Provider]:
-    """One client per configured provider; unconfigured ones are simply absent."""
+def build_providers(
+    settings: Settings, clock: Clock = REAL_CLOCK, catalog: Catalog | None = None
+) -> dict[str, Provider]:
+    """One client per configured provider; unconfigured ones are simply absent. ComfyUI's workflows come
+    from `catalog` (default: the one MODEL_CATALOG names)."""
     from core.providers.demo import DemoProvider
 
     providers: dict[str, Provider] = {
@@ -63,6 +70,16 @@ def build_providers(settings: Settings, clock: Clock = REAL_CLOCK) -> dict[str, 
         from core.providers.fal import FalProvider
 
         providers["fal"] = FalProvider(settings.fal_key, settings.fal_queue_url)
+    if settings.comfyui_url:
+        from core.providers.comfyui import ComfyUIProvider
+        from core.providers.comfyui.chooser import WorkflowChooser
+
+        providers["comfyui"] = ComfyUIProvider(
+            settings.comfyui_url,
+            dict(settings.comfyui_headers),
+            WorkflowChooser(catalog or load_catalog(settings.model_catalog)),
+            clock=clock.monotonic,
+        )
     return providers
 
 
@@ -85,6 +102,7 @@ class Services:
     forgetting: ForgetService
     policy: PolicyService
     clock: Clock = REAL_CLOCK
+    metrics: Metrics = field(default_factory=Metrics)  # this process's counters (/metrics)
 
     def queue_policy(self) -> QueuePolicy:
         """The shared queue's limits, from settings."""
@@ -100,14 +118,23 @@ class Services:
         """The queue as seen by worker `owner`; abandoned jobs are failed with a refund."""
 
         async def abandon(job_id: int, error) -> None:
-            await self.runner.abandon(job_id, error, expired_before=self.clock.now())
+            if await self.runner.abandon(job_id, error, expired_before=self.clock.now()):
+                job = await store.find(job_id)
+                self.metrics.job_finished("failed", job and job.model, job and job.provider)
 
         return JobQueue(self.queue_policy(), owner, on_abandoned=abandon, now=self.clock.now)
 
     def worker(self, queue: JobQueue, slots: int, hooks_for: Callable[[int], Awaitable[JobHooks]]) -> Worker:
         """A worker with `slots` slots on `queue`, woken whenever this process publishes a job."""
         worker = Worker(
-            self.runner, queue, slots=slots, intake=self.intake, hooks_for=hooks_for, sleep=self.clock.sleep
+            self.runner,
+            queue,
+            slots=slots,
+            intake=self.intake,
+            hooks_for=hooks_for,
+            sleep=self.clock.sleep,
+            monotonic=self.clock.monotonic,
+            metrics=self.metrics,
         )
         self.intake.on_published(worker.wake)
         return worker
@@ -169,7 +196,7 @@ def build_services(
     return assemble(
         settings,
         catalog,
-        build_providers(settings, clock),
+        build_providers(settings, clock, catalog),
         quotas,
         rate_limiter=RateLimiter(rates, now=clock.now),
         clock=clock,
@@ -192,10 +219,13 @@ def assemble(
     except BlocklistError as exc:
         raise SettingsError(f"setting BLOCKLIST_FILE: {exc}") from None
     moderation = Moderation(global_list, monotonic=clock.monotonic)
+    metrics = Metrics()
+    quotas.metrics = metrics
     policy = PolicyService(
         catalog, default_model=settings.default_model, allow_dms=settings.allow_dms, monotonic=clock.monotonic
     )
-    intake = Intake(
+    intake = CountedIntake(
+        metrics=metrics,
         catalog=catalog,
         providers=providers,
         quotas=quotas,
@@ -211,7 +241,7 @@ def assemble(
     runner = JobRunner(
         rate_limiter=rate_limiter,
         catalog=catalog,
-        providers=providers,
+        providers=metered(providers, metrics),
         quotas=quotas,
         output_dir=settings.output_dir,
         max_video_bytes=settings.max_video_bytes,
@@ -220,7 +250,7 @@ def assemble(
         sleep=clock.sleep,
         rand=rand,
     )
-    actions = JobActions(intake, runner, clock=clock)
+    actions = JobActions(intake, runner, clock=clock, metrics=metrics)
     return Services(
         settings,
         catalog,
@@ -229,12 +259,15 @@ def assemble(
         intake,
         runner,
         actions,
-        Results(quotas, notify_after=settings.notify_after),
-        DeliveryLedger(redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep),
+        Results(quotas, notify_after=settings.notify_after, metrics=metrics),
+        DeliveryLedger(
+            redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep, metrics=metrics
+        ),
         AdminService(quotas, on_change=intake.gate.forget),
         PresetService(intake),
         moderation,
         ForgetService(actions, clock),
         policy,
         clock,
+        metrics,
     )

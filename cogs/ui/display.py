@@ -30,6 +30,7 @@ from core.jobs.worker import JobHooks, no_hooks
 from core.media.files import human_size
 from core.platform.clock import REAL_CLOCK, Clock
 from core.platform.db_retry import retry_db
+from core.platform.logs import add_job_log_fields, job_log_fields
 from core.platform.supervise import every
 from core.platform.throttle import CoalescingUpdater, StopUpdates
 from core.services import Services
@@ -171,6 +172,7 @@ class JobDisplay:
             token=target.token,
             now=self.clock.now,
             on_token_dead=token_dead,
+            metrics=self.services.metrics,
         )
 
     def track(self, job: JobView, message: JobMessage) -> Tracked:
@@ -222,32 +224,38 @@ class JobDisplay:
             return
         self._delivering.add(job_id)
         try:
-            job = await retry_db(lambda: store.get(job_id), what="read job", sleep=self.clock.sleep)
-            message = self.message_for(job)  # the tracked one, if any: it knows whether the token died
-            ready_at = self.clock.monotonic() + await self.untrack(job_id)  # the updater's clock
-            if message is None or not job.finished or job.delivered:
-                return  # nothing to show, not over yet, or already shown (e.g. by the Cancel button)
-            if not await self.ledger.claim(job_id):
-                return  # another process is delivering it right now
-            if job.group_id is not None:
-                try:
-                    await self.groups.deliver(job, message, ready_at)
-                except (MessageGone, discord.HTTPException) as exc:
-                    await self.ledger.failed(job_id, str(exc))
-                return
-            limit = (job.target.upload_limit if job.target else None) or DEFAULT_UPLOAD_LIMIT
-            result = await self.results.prepare(job_id, limit)
-            await self.clock.sleep(max(0.0, ready_at - self.clock.monotonic()))  # the final edit's pace too
-            await self.ledger.renew(job_id)  # fitting and pacing took a while: the upload starts now
-            try:
-                posted_new = await self._final_edit(result, message)
-            except (MessageGone, discord.HTTPException) as exc:
-                await self.ledger.failed(job_id, str(exc))
-                return
-            if await self.ledger.delivered(job_id) and result.notify and not posted_new:
-                await self.notify(job, message)
+            with job_log_fields(job_id=job_id):
+                await self._deliver(job_id)
         finally:
             self._delivering.discard(job_id)
+
+    async def _deliver(self, job_id: int) -> None:
+        job = await retry_db(lambda: store.get(job_id), what="read job", sleep=self.clock.sleep)
+        add_job_log_fields(user_id=job.user_id, guild_id=job.guild_id)
+        message = self.message_for(job)  # the tracked one, if any: it knows whether the token died
+        ready_at = self.clock.monotonic() + await self.untrack(job_id)  # the updater's clock
+        if message is None or not job.finished or job.delivered:
+            return  # nothing to show, not over yet, or already shown (e.g. by the Cancel button)
+        if not await self.ledger.claim(job_id):
+            return  # another process is delivering it right now
+        if job.group_id is not None:
+            try:
+                await self.groups.deliver(job, message, ready_at)
+            except (MessageGone, discord.HTTPException) as exc:
+                await self.ledger.failed(job_id, str(exc))
+            return
+        limit = (job.target.upload_limit if job.target else None) or DEFAULT_UPLOAD_LIMIT
+        result = await self.results.prepare(job_id, limit)
+        await self.clock.sleep(max(0.0, ready_at - self.clock.monotonic()))  # the final edit's pace too
+        await self.ledger.renew(job_id)  # fitting and pacing took a while: the upload starts now
+        try:
+            posted_new = await self._final_edit(result, message)
+        except (MessageGone, discord.HTTPException) as exc:
+            await self.ledger.failed(job_id, str(exc))
+            return
+        self.services.metrics.uploaded(result.upload_bytes if result.upload is not None else 0)
+        if await self.ledger.delivered(job_id) and result.notify and not posted_new:
+            await self.notify(job, message)
 
     async def _final_edit(self, result: ResultView, message: JobMessage) -> bool:
         """Edit the result in; True when it had to go into a new message instead."""

@@ -21,19 +21,18 @@ from typing import Any
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, ModelSpec
 from core.errors import REFUNDED_CATEGORIES, ErrorCategory, GenerationError
-from core.jobs import store, transitions
+from core.jobs import store, submission, transitions
 from core.jobs.cancels import ProviderCancels
 from core.jobs.poll_schedule import FixedSchedule, LatencyModel, PollSchedule, Schedule
 from core.jobs.progress import (
     COMPLETE,
     DOWNLOADING,
-    REQUEST_SENT,
     STARTING,
     ProgressCallback,
     ProgressReporter,
     expected_latency,
 )
-from core.jobs.requests import load_request
+from core.jobs.submission import LeaseLost
 from core.jobs.views import GenerationResult, result_of
 from core.jobs.waiting import VideoWaiter, Wait
 from core.media.files import output_filename, safe_output_path
@@ -41,21 +40,17 @@ from core.media.join import join_clips
 from core.platform.clock import Clock, utcnow
 from core.platform.coordination import RateLimiter
 from core.platform.db_retry import is_transient, retry_db
+from core.platform.logs import add_job_log_fields, job_log_fields
 from core.platform.retry import backoff_delay
 from core.providers.base import JobRef, Provider, VideoSource
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
 
-SUBMIT_ATTEMPTS = 4
 FETCH_ATTEMPTS = 4
 MIN_POLL_TIMEOUT = 600.0  # seconds; providers.md: give up after about 10 minutes
 POLL_TIMEOUT_FACTOR = 5.0  # ... or five times the model's expected latency, if longer
 LATENCY_SAMPLE_SIZE = 20
-
-
-class LeaseLost(Exception):
-    """This run no longer holds the job (cancelled, or re-claimed after its lease expired)."""
 
 
 class JobRunner:
@@ -109,9 +104,17 @@ class JobRunner:
         the job is started here. A result that is not `finished` means this run gave the job up
         (lease lost, or the database stayed away): it is resumed elsewhere or later.
         """
-        reporter = ProgressReporter(progress)
+        with job_log_fields(job_id=generation_id):  # every line of the run names the job
+            return await self._run_job(generation_id, ProgressReporter(progress), lease)
+
+    async def _run_job(
+        self, generation_id: int, reporter: ProgressReporter, lease: str | None
+    ) -> GenerationResult:
         try:
             gen = await self._db("load job", lambda: Generation.get(id=generation_id))
+            add_job_log_fields(
+                user_id=gen.user_id, guild_id=gen.guild_id, provider_job_id=gen.provider_job_id
+            )
             if gen.status.is_terminal:
                 return result_of(gen)
             if lease is not None:
@@ -141,7 +144,7 @@ class JobRunner:
         try:
             spec = self._spec_for(gen)
             provider = self._provider_for(gen)
-            ref = await self._ensure_submitted(gen, lease, spec, provider, reporter)
+            ref = await submission.ensure_submitted(self, gen, lease, spec, provider, reporter)
             video = await self._wait_for_video(gen, lease, spec, provider, ref, reporter)
             await reporter.report(*DOWNLOADING)
             path, size = await self._download(gen, lease, provider, ref, video)
@@ -200,70 +203,6 @@ class JobRunner:
         if not await self._db("check lease", lambda: transitions.holds(gen.id, lease)):
             raise LeaseLost
 
-    async def _ensure_submitted(
-        self,
-        gen: Generation,
-        lease: str | None,
-        spec: ModelSpec,
-        provider: Provider,
-        reporter: ProgressReporter,
-    ) -> JobRef:
-        if gen.provider_job_id:
-            log.info("job %s: resuming provider job %s", gen.id, gen.provider_job_id)
-            await reporter.report(*REQUEST_SENT)
-            return JobRef(gen.provider_job_id, gen.provider_model_id)
-        if gen.submit_started_at is not None:
-            raise GenerationError(
-                ErrorCategory.PROVIDER_UNAVAILABLE,
-                "an earlier submit may have reached the provider but its job id was never stored;"
-                " not submitting again to avoid paying twice",
-                may_have_billed=True,
-            )
-        request = await load_request(gen, spec)
-        marked = await self._db(
-            "mark submit", lambda: transitions.mark_submit_started(gen.id, lease, self._now())
-        )
-        if not marked:
-            raise LeaseLost
-        gen.submit_started_at = self._now()
-        began = self._monotonic()
-
-        async def submit() -> str:
-            await self._respect_rate_limit(provider)
-            return await provider.submit(request)
-
-        try:
-            job_id = await self._retrying("submit", gen.id, SUBMIT_ATTEMPTS, submit)
-        except GenerationError as exc:
-            # Retryable errors (429, refused connection) and definite refusals created nothing; a
-            # timeout or 5xx after the request was sent may have created a job we will never hear of.
-            ambiguous = exc.category in (ErrorCategory.PROVIDER_UNAVAILABLE, ErrorCategory.UNKNOWN)
-            exc.may_have_billed = ambiguous and not exc.retryable
-            raise
-        submitted_at = self._now()
-        # The id must reach the database whatever it takes: without it the paid job would be orphaned.
-        await retry_db(
-            lambda: transitions.store_provider_id(gen.id, job_id, submitted_at),
-            what="store provider id",
-            sleep=self._sleep,
-            monotonic=self._monotonic,
-            rand=self._rand,
-            give_up_after=float("inf"),
-        )
-        gen.provider_job_id = job_id
-        ref = JobRef(job_id, gen.provider_model_id)
-        gen.stage_timings = dict(gen.stage_timings, submit=round(self._monotonic() - began, 3))
-        log.info("job %s: submitted to %s as %s", gen.id, provider.name, job_id)
-        if not await self._db("check lease", lambda: transitions.holds(gen.id, lease)):
-            status = await self._db(
-                "read status", lambda: Generation.get(id=gen.id).values_list("status", flat=True)
-            )
-            if status == GenerationStatus.CANCELLED:  # cancelled while the submit was in flight:
-                await self.cancels.request(gen.id)  # the cancel could not name the job yet
-            raise LeaseLost
-        await reporter.report(*REQUEST_SENT)
-        return ref
-
     async def _wait_for_video(
         self,
         gen: Generation,
@@ -273,6 +212,7 @@ class JobRunner:
         ref: JobRef,
         reporter: ProgressReporter,
     ) -> VideoSource:
+        add_job_log_fields(provider_job_id=ref.job_id)  # from here on every line names it
         expected, samples = await self._db("read latencies", lambda: self.learned_latency(spec))
         limit = max(MIN_POLL_TIMEOUT, POLL_TIMEOUT_FACTOR * expected)
         waited_before = (self._now() - gen.submitted_at).total_seconds() if gen.submitted_at else 0.0

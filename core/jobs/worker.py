@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -24,9 +25,13 @@ from core.jobs.queue import Claim, JobQueue
 from core.jobs.runner import JobRunner
 from core.jobs.views import GenerationResult
 from core.platform.db import clock_skew
+from core.platform.logs import job_log_fields
+from core.platform.metrics import UNCOUNTED, Metrics
 from core.platform.supervise import Supervisor, every, log_task_exception
 
 log = logging.getLogger(__name__)
+
+CLAIM_STALE_AFTER = 60.0  # seconds without a finished claim cycle before /readyz says the loop stalled
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,13 @@ class Worker:
         sweep_every: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics = UNCOUNTED,
     ) -> None:
         self.runner = runner
+        self.metrics = metrics
+        self._monotonic = monotonic
+        self.last_claim_cycle: float | None = None  # when a claim last reached the database (monotonic)
         self.queue = queue
         self.intake = intake
         self.slots = slots
@@ -108,6 +118,7 @@ class Worker:
                 self._wake.clear()  # before filling: a wake-up during the fill must not be lost
                 try:
                     await self.fill_slots()
+                    self.last_claim_cycle = self._monotonic()
                 except Exception:  # the database blinked: try again at the next wake-up
                     log.exception("claiming jobs failed")
                 # Jittered so idle workers of many processes don't poll the database in step.
@@ -134,6 +145,10 @@ class Worker:
         return started
 
     async def _run(self, claim: Claim) -> None:
+        with job_log_fields(job_id=claim.job_id):  # this task's lines, and its delivery task's, name the job
+            await self._run_claimed(claim)
+
+    async def _run_claimed(self, claim: Claim) -> None:
         job_id = claim.job_id
         try:
             try:
@@ -147,6 +162,9 @@ class Worker:
             if current is not None and current.claim == claim:  # not a newer claim of the same job
                 del self.running[job_id]
             self.wake()
+        if result.job_status in ("completed", "failed"):  # cancels are counted where they happen
+            spec = self.runner.catalog.get(result.model or "")
+            self.metrics.job_finished(result.job_status, result.model, spec.provider if spec else None)
         if result.finished:  # the slot is free already: fitting and uploading happen outside it
             task = asyncio.create_task(self._deliver(hooks, result), name=f"deliver-{job_id}")
             self._deliveries.add(task)
@@ -157,6 +175,13 @@ class Worker:
             await hooks.deliver(result)
         except Exception:  # delivery reports its own problems; a sweep retries undelivered results
             log.exception("job %s: delivering the result failed", result.generation_id)
+
+    def claim_problem(self, stale_after: float = CLAIM_STALE_AFTER) -> str | None:
+        """For /readyz: None while the claim loop has reached the database within `stale_after` seconds."""
+        if self.last_claim_cycle is None:
+            return "no claim cycle yet"
+        age = self._monotonic() - self.last_claim_cycle
+        return f"last claim cycle {age:.0f} s ago (limit {stale_after:g} s)" if age > stale_after else None
 
     async def check_clock(self) -> float | None:
         """Warn when this host's clock and the database's disagree by more than a tenth of a lease: leases
@@ -188,6 +213,7 @@ class Worker:
         """Expired leases back to the line, stale admissions withdrawn, unanswered provider cancels sent
         again, old rate windows pruned."""
         requeued, _ = await self.queue.sweep()
+        self.metrics.leases_expired(len(requeued))
         if requeued:
             self.wake()
         await self.runner.cancels.sweep()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]  # the project folder, beside core/
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -42,6 +42,8 @@ class Settings:
     google_vertex_base_url: str | None = None
     fal_key: str = _secret()
     fal_queue_url: str = "https://queue.fal.run"
+    comfyui_url: tuple[str, ...] = ()  # one or more ComfyUI servers
+    comfyui_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # a proxy's auth: secret
     admin_user_ids: frozenset[int] = frozenset()
     quota_daily_videos: int = 5
     quota_daily_seconds: int = 60
@@ -56,12 +58,15 @@ class Settings:
     output_retention_days: float = 30.0
     max_video_bytes: int = 200 * 1024 * 1024
     log_level: str = "INFO"
+    log_format: str = "text"  # text, or json: one JSON object per line
     edit_interval: float = 3.0
     notify_after: float = 60.0
     dev_guild_id: int | None = None
     shard_count: int | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    http_host: str = "127.0.0.1"  # /healthz, /readyz, /metrics: only when HTTP_PORT is set
+    http_port: int | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -76,7 +81,12 @@ class Settings:
 
     def secret_values(self) -> list[str]:
         """The values that must never reach a log: tokens, API keys and the database password."""
-        values = [getattr(self, f.name) for f in fields(self) if not f.repr and f.name != "database_url"]
+        values = [
+            getattr(self, f.name)
+            for f in fields(self)
+            if not f.repr and f.name not in ("database_url", "comfyui_headers")
+        ]
+        values += [value for _, value in self.comfyui_headers]
         try:
             password = urlsplit(self.database_url).password
         except ValueError:
@@ -90,6 +100,7 @@ class Settings:
             "gemini": bool(self.gemini_api_key),
             "vertex": self.vertex_configured,
             "fal": bool(self.fal_key),
+            "comfyui": bool(self.comfyui_url),
         }
 
 
@@ -113,6 +124,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
         return number
 
     return parse
+
+
+def _port(value: str) -> int:
+    number = int(value.strip())
+    if not 0 <= number <= 65535:
+        raise ValueError("must be a TCP port, 0-65535 (0: any free port)")
+    return number
 
 
 def _non_negative_float(value: str) -> float:
@@ -146,6 +164,13 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _log_format(value: str) -> str:
+    text = value.strip().lower()
+    if text not in ("text", "json"):
+        raise ValueError("must be text or json")
+    return text
+
+
 def _ws_url(value: str) -> str | None:
     value = value.strip()
     if value and not value.startswith(("ws://", "wss://")):
@@ -169,6 +194,27 @@ def _url(value: str) -> str | None:
     return value or None
 
 
+def _url_list(value: str) -> tuple[str, ...]:
+    urls = tuple(url for part in value.split(",") if (url := _url(part)))
+    if len(set(urls)) != len(urls):
+        raise ValueError("names a server twice")
+    return urls
+
+
+def _headers(value: str) -> tuple[tuple[str, str], ...]:
+    """`Name: value` lines (a .env value writes the line breaks as \\n). Errors never echo a value."""
+    headers = []
+    for number, line in enumerate(value.replace("\\n", "\n").splitlines(), 1):
+        if not line.strip():
+            continue
+        name, colon, text = line.partition(":")
+        name = name.strip()
+        if not colon or not name or not all(c.isalnum() or c in "-_" for c in name) or not text.strip():
+            raise ValueError(f"line {number} is not `Name: value` (a header name, a colon, a value)")
+        headers.append((name, text.strip()))
+    return tuple(headers)
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "discord_token": _text,
     "database_url": _text,
@@ -185,6 +231,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "google_vertex_base_url": _url,
     "fal_key": _text,
     "fal_queue_url": _url,
+    "comfyui_url": _url_list,
+    "comfyui_headers": _headers,
     "admin_user_ids": _id_list,
     "quota_daily_videos": _int_at_least(0),
     "quota_daily_seconds": _int_at_least(0),
@@ -199,12 +247,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "output_retention_days": _non_negative_float,
     "max_video_bytes": _int_at_least(1024),
     "log_level": _log_level,
+    "log_format": _log_format,
     "edit_interval": _non_negative_float,
     "notify_after": _non_negative_float,
     "dev_guild_id": _int_at_least(1),
     "shard_count": _int_at_least(1),
     "discord_api_base": _url,
     "discord_gateway_url": _ws_url,
+    "http_host": _text,
+    "http_port": _port,
 }
 
 

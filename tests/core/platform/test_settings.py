@@ -16,7 +16,13 @@ def test_defaults_without_any_key_use_sqlite_and_the_demo_model():
     s = load_settings({}, env_file=None)
     assert s.database_url.startswith("sqlite://") and s.database_url.endswith("data/videobot.sqlite3")
     assert s.default_model == "demo"
-    assert s.configured_providers() == {"demo": True, "gemini": False, "vertex": False, "fal": False}
+    assert s.configured_providers() == {
+        "demo": True,
+        "gemini": False,
+        "vertex": False,
+        "fal": False,
+        "comfyui": False,
+    }
 
 
 def test_gemini_key_makes_omni_the_default_model():
