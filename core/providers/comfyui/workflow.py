@@ -34,50 +34,22 @@ A binding only ever replaces a literal input, never a link. Everything is checke
 ``"8k+1"`` (LTX-Video: 8 per step), any ``"<n>k+<r>"``, or ``"any"``.
 
 Shipped workflows (``workflows/``), only core ComfyUI nodes, saved through ``CreateVideo`` and
-``SaveVideo``. File names are those of the official ComfyUI examples; the folders are under
-ComfyUI's ``models/``::
+``SaveVideo``; their catalog entries (``comfy-wan-2.2-5b``, ``comfy-wan-2.2-i2v``, ``comfy-ltx-video``
+in core/catalog.toml) hold the bindings as a ``[models."<name>".bindings]`` sub-table. Model files
+are those of the official ComfyUI examples, in folders under ComfyUI's ``models/``:
 
-    # Wan 2.2 TI2V 5B, text to video (fits on 8 GB with ComfyUI's offloading)
-    [models.comfy-wan-2.2-5b.extra]
-    workflow = "wan22_5b_t2v.json"
-    bindings = { prompt = "5.text", negative_prompt = "6.text", seed = "8.seed", width = "7.width",
-                 height = "7.height", frames = "7.length", fps = "10.fps", output = "11" }
-    frame_rule = "4k+1"
-    fps = 24
-    size_multiple = 32
-    # diffusion_models/wan2.2_ti2v_5B_fp16.safetensors, text_encoders/umt5_xxl_fp8_e4m3fn_scaled
-    # .safetensors, vae/wan2.2_vae.safetensors. 24 fps: the 5B model is trained for 720p at 24 fps
-    # and its example renders 121 frames (= 5 s + 1), which is 4k+1 at 24 fps; 16 fps would be Wan
-    # 2.1's and the 14B models' rate, and makes the 5B model's motion look sped up.
-
-    # Wan 2.2 I2V A14B, image to video: a high-noise expert for steps 0-10, a low-noise one after
-    [models.comfy-wan-2.2-i2v.extra]
-    workflow = "wan22_i2v.json"
-    bindings = { prompt = "7.text", negative_prompt = "8.text", seed = "11.noise_seed",
-                 width = "10.width", height = "10.height", frames = "10.length", fps = "14.fps",
-                 image = "9.image", output = "15" }
-    frame_rule = "4k+1"
-    fps = 16
-    size_multiple = 16
-    # diffusion_models/wan2.2_i2v_high_noise_14B_fp8_scaled.safetensors and
-    # wan2.2_i2v_low_noise_14B_fp8_scaled.safetensors (the fp16 files work too: change the names),
-    # text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors, vae/wan_2.1_vae.safetensors (the 14B
-    # models use Wan 2.1's VAE). 81 frames at 16 fps = 5 s; WanImageToVideo's sizes step by 16.
-
-    # LTX-Video 2B 0.9.5, text to video (ltxv_t2v.json) and image to video (ltxv_i2v.json)
-    [models.comfy-ltx-video.extra]
-    workflow = "ltxv_t2v.json"
-    bindings = { prompt = "3.text", negative_prompt = "4.text", seed = "10.noise_seed",
-                 width = "5.width", height = "5.height", frames = "5.length",
-                 fps = ["6.frame_rate", "12.fps"], output = "13" }
-    # image to video: workflow = "ltxv_i2v.json" and
-    # bindings = { prompt = "3.text", negative_prompt = "4.text", seed = "12.noise_seed",
-    #              width = "7.width", height = "7.height", frames = "7.length",
-    #              fps = ["8.frame_rate", "14.fps"], image = "5.image", output = "15" }
-    frame_rule = "8k+1"
-    fps = 24
-    size_multiple = 32
-    # checkpoints/ltx-video-2b-v0.9.5.safetensors (model and VAE), text_encoders/t5xxl_fp16.safetensors.
+- ``wan22_5b_t2v.json`` — Wan 2.2 TI2V 5B, text to video, 4k+1 frames at 24 fps, sizes by 32:
+  diffusion_models/wan2.2_ti2v_5B_fp16.safetensors, text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors,
+  vae/wan2.2_vae.safetensors. 24 fps: the 5B model is trained for 720p at 24 fps and its example renders
+  121 frames (5 s + 1); 16 fps is Wan 2.1's and the 14B models' rate and makes its motion look sped up.
+- ``wan22_i2v.json`` — Wan 2.2 I2V A14B, image to video (a high-noise expert for steps 0-10, a low-noise
+  one after), 4k+1 frames at 16 fps, sizes by 16 (WanImageToVideo's step):
+  diffusion_models/wan2.2_i2v_high_noise_14B_fp8_scaled.safetensors and
+  wan2.2_i2v_low_noise_14B_fp8_scaled.safetensors (the fp16 files work too: change the names),
+  text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors, vae/wan_2.1_vae.safetensors.
+- ``ltxv_t2v.json`` / ``ltxv_i2v.json`` — LTX-Video 2B 0.9.5, text / image to video, 8k+1 frames at
+  24 fps, sizes by 32: checkpoints/ltx-video-2b-v0.9.5.safetensors (model and VAE),
+  text_encoders/t5xxl_fp16.safetensors. ``fps`` binds two inputs there (a list of targets).
 
 An operator's own workflow: save it with "Save (API format)", drop the JSON next to an override
 catalog entry, and write that entry's bindings the same way (ids or titles from the file).
