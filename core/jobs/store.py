@@ -100,3 +100,23 @@ async def queue_depths() -> list[tuple[str, str, int]]:
         .values_list("status", "model", "count")
     )
     return [(str(getattr(status, "value", status)), model, int(count)) for status, model, count in rows]
+
+
+# A job a link may show: finished with a video, its message not deleted, its owner's data not forgotten.
+_LINKABLE = {"status": GenerationStatus.COMPLETED, "video_path__isnull": False, "deleted": False}
+
+
+async def linkable_video(job_id: int) -> str | None:
+    """The stored video path of a job a full-quality link may serve, or None (deleted, forgotten, none)."""
+    rows = await Generation.filter(id=job_id, forgotten_at=None, **_LINKABLE).values_list(
+        "video_path", flat=True
+    )
+    return rows[0] if rows else None
+
+
+async def linkable_page(user_id: int, offset: int, limit: int) -> tuple[list[JobView], int]:
+    """A user's jobs a gallery may show (newest first, `limit` from `offset`), and how many there are."""
+    query = Generation.filter(user_id=user_id, forgotten_at=None, **_LINKABLE)
+    total = await query.count()
+    rows = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
+    return [JobView.of(g) for g in rows], total
