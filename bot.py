@@ -80,7 +80,10 @@ class VideoBot(commands.Bot):
         await self.sync_commands()
         settings = self.settings
         self.loops.start(
-            "retention", lambda: retention_loop(settings.output_dir, settings.output_retention_days)
+            "retention",
+            lambda: retention_loop(
+                settings.output_dir, settings.output_retention_days, storage=self.services.storage
+            ),
         )
         self.loops.start("job display", self.jobs.run)
         if self.worker is not None:
@@ -173,6 +176,10 @@ async def serve_worker(settings: Settings) -> None:
         log.info("worker %s running %d slots (REST only)", queue.owner, worker.slots)
         loops.start("worker", worker.run)
         loops.start("delivery sweep", display.run)
+        if services.storage is not None and services.storage.remote:  # OUTPUT_DIR is this host's cache
+            loops.start(
+                "retention", lambda: retention_loop(settings.output_dir, settings.output_retention_days)
+            )
         await health.start()
         await stop.wait()
         await worker.stop()

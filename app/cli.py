@@ -62,7 +62,7 @@ async def generate_command(settings: Settings, args: argparse.Namespace, out: Te
     """Run one generation from the terminal; 0 on success, 1 on error."""
     services = build_services(settings)
     await init_db(settings.database_url)
-    await sweep_outputs(settings.output_dir, settings.output_retention_days)
+    await sweep_outputs(settings.output_dir, settings.output_retention_days, storage=services.storage)
     try:
         params = GenerationParams(
             prompt=args.prompt,

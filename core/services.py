@@ -33,6 +33,7 @@ from core.platform.settings import Settings, SettingsError
 from core.policy.service import PolicyService
 from core.providers.base import Provider
 from core.providers.metered import metered
+from core.storage import Storage, open_storage
 from core.validation import GenerationParams
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class Services:
     policy: PolicyService
     clock: Clock = REAL_CLOCK
     metrics: Metrics = field(default_factory=Metrics)  # this process's counters (/metrics)
+    storage: Storage | None = None  # where videos and input images are kept (STORAGE_URL)
 
     def queue_policy(self) -> QueuePolicy:
         """The shared queue's limits, from settings."""
@@ -153,6 +155,8 @@ class Services:
     async def aclose(self) -> None:
         """Wait for background provider cancels, then close provider HTTP sessions."""
         await self.runner.cancels.drain()
+        if self.storage is not None:
+            await self.storage.aclose()
         for provider in self.providers.values():
             try:
                 await provider.aclose()
@@ -221,6 +225,7 @@ def assemble(
     moderation = Moderation(global_list, monotonic=clock.monotonic)
     metrics = Metrics()
     quotas.metrics = metrics
+    storage = open_storage(settings)
     policy = PolicyService(
         catalog, default_model=settings.default_model, allow_dms=settings.allow_dms, monotonic=clock.monotonic
     )
@@ -230,6 +235,7 @@ def assemble(
         providers=providers,
         quotas=quotas,
         output_dir=settings.output_dir,
+        storage=storage,
         default_model=settings.default_model,
         max_waiting=settings.user_max_queued,
         moderation=moderation,
@@ -244,6 +250,7 @@ def assemble(
         providers=metered(providers, metrics),
         quotas=quotas,
         output_dir=settings.output_dir,
+        storage=storage,
         max_video_bytes=settings.max_video_bytes,
         now=clock.now,
         monotonic=clock.monotonic,
@@ -259,15 +266,16 @@ def assemble(
         intake,
         runner,
         actions,
-        Results(quotas, notify_after=settings.notify_after, metrics=metrics),
+        Results(quotas, notify_after=settings.notify_after, metrics=metrics, storage=storage),
         DeliveryLedger(
             redeliver_after=settings.lease_seconds / 2, now=clock.now, sleep=clock.sleep, metrics=metrics
         ),
         AdminService(quotas, on_change=intake.gate.forget),
         PresetService(intake),
         moderation,
-        ForgetService(actions, clock),
+        ForgetService(actions, clock, storage),
         policy,
         clock,
         metrics,
+        storage,
     )

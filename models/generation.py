@@ -63,7 +63,8 @@ class Generation(Model):
     lease_owner = fields.CharField(max_length=64, null=True)  # the claim's lease token (worker + claim id)
     lease_expires_at = fields.DatetimeField(null=True)  # the worker must extend it; expired = abandoned
 
-    video_path = fields.CharField(max_length=1000, null=True)
+    video_path = fields.CharField(max_length=1000, null=True)  # where the finishing host wrote it
+    video_key = fields.CharField(max_length=500, null=True)  # its key in storage (STORAGE_URL), any host
     video_bytes = fields.BigIntField(null=True)
     duration = fields.FloatField(null=True)  # seconds from start of work to completion
     stage_timings = fields.JSONField(default=dict)  # stage name -> seconds

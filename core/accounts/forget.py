@@ -2,8 +2,9 @@
 the accounting that quotas and spend caps need (each job's status, seconds, estimated cost and day).
 
 Unfinished jobs are cancelled first (refunded as any cancel is), so no result arrives afterwards. Files
-are deleted from OUTPUT_DIR (the video, its fitted copies and partial downloads, the first and last frame
-images); the job rows are scrubbed by `transitions.forget`; the user's presets go. What the user's jobs
+are deleted from storage (STORAGE_URL: the video and the first and last frame images, by their keys) and
+from this host's OUTPUT_DIR (those, the fitted copies and partial downloads; another host's cache keeps
+its copies until retention); the job rows are scrubbed by `transitions.forget`; the user's presets go. What the user's jobs
 showed in Discord is returned so the front end can edit those messages.
 """
 
@@ -18,11 +19,13 @@ from core.jobs import store, transitions
 from core.jobs.actions import Actor, JobActions
 from core.jobs.views import DeliveryTarget, JobView
 from core.platform.clock import Clock
+from core.storage import Storage
 from models import Preset
 
 log = logging.getLogger(__name__)
 
 FILE_KEYS = ("image_path", "last_frame_path")  # a job's own inputs (an extension's source is not its own)
+STORAGE_KEYS = ("image_key", "last_frame_key")  # the same inputs' keys in storage
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Forgotten:
     """What /forget removed, and the messages that showed the user's jobs (to be edited)."""
 
     jobs: int
-    files: int
+    files: int  # local files and stored objects removed
     cancelled: int
     presets: int
     messages: tuple[tuple[JobView, DeliveryTarget], ...]
@@ -39,7 +42,8 @@ class Forgotten:
 class ForgetService:
     """Removes one user's content; the accounting stays."""
 
-    def __init__(self, actions: JobActions, clock: Clock) -> None:
+    def __init__(self, actions: JobActions, clock: Clock, storage: Storage | None = None) -> None:
+        self.storage = storage
         self.actions = actions
         self.clock = clock
 
@@ -53,6 +57,7 @@ class ForgetService:
                 cancelled += outcome.ok
         jobs = await store.of_user(user_id)  # as they ended
         files = sum(await asyncio.gather(*(asyncio.to_thread(_remove_files, job) for job in jobs)))
+        stored = sum([await self._remove_stored(job) for job in jobs])
         scrubbed = await transitions.forget([j.id for j in jobs], self.clock.now())
         presets = await Preset.filter(user_id=user_id).delete()
         shown = tuple((j, j.target) for j in jobs if j.target is not None and not j.deleted)
@@ -60,7 +65,21 @@ class ForgetService:
             "user %s's data forgotten (asked by %s): %d jobs scrubbed, %d files, %d cancelled, %d presets",
             user_id, by, scrubbed, files, cancelled, presets,
         )  # fmt: skip
-        return Forgotten(scrubbed, files, cancelled, presets, shown)
+        return Forgotten(scrubbed, files + stored, cancelled, presets, shown)
+
+    async def _remove_stored(self, job: JobView) -> int:
+        """Delete the job's own objects from storage (for the local folder: files already gone above)."""
+        if self.storage is None or not self.storage.remote:
+            return 0
+        keys = [job.config[k] for k in STORAGE_KEYS if job.config.get(k)]
+        keys += [job.video_key] if job.video_key else []
+        removed = 0
+        for key in keys:
+            try:
+                removed += await self.storage.delete(key)
+            except OSError as exc:  # the row is scrubbed anyway: retention removes it later
+                log.warning("job %s: could not remove %s from storage: %s", job.id, key, exc)
+        return removed
 
 
 def _remove_files(job: JobView) -> int:

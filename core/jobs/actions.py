@@ -106,7 +106,9 @@ class JobActions:
         spec = self.intake.catalog.get(job.model)
         seed = self._new_seed() if spec is not None and spec.seed else None
         try:
-            params = await params_again(job.prompt, job.model, job.config, seed=seed)
+            params = await params_again(
+                job.prompt, job.model, job.config, seed=seed, storage=self.intake.storage
+            )
         except GenerationError as exc:
             return Refusal.of(exc)
         extension = {k: job.config[k] for k in EXTENSION_KEYS if k in job.config}  # the same extension again

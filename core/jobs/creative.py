@@ -7,12 +7,14 @@ are linked to their source (`Lineage`). An extension records in its config how i
 - `join_after`: the source's video, which the runner puts before the new seconds (not for an API that
   returns the whole clip); `drop_first_frame` would cut the new clip's first frame (kept: see extend);
 - `extend_video_path`: the clip a native extension sends to the provider.
+
+Each path has its storage key beside it (`join_after_key`, `extend_video_key`: the source's video key), so
+a worker on another host fetches the clip from storage (STORAGE_URL) instead of reading the path.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 from core.catalog import ModelSpec
@@ -22,8 +24,17 @@ from core.jobs.intake import Admitted, Intake, Refusal
 from core.jobs.requests import params_again
 from core.jobs.views import JobStatus, JobView, Lineage, Requester
 from core.media.frames import last_frame_png
+from core.storage import local_copy
 
-EXTENSION_KEYS = ("extends", "total_seconds", "join_after", "drop_first_frame", "extend_video_path")
+EXTENSION_KEYS = (
+    "extends",
+    "total_seconds",
+    "join_after",
+    "join_after_key",
+    "drop_first_frame",
+    "extend_video_path",
+    "extend_video_key",
+)
 
 
 def clip_seconds(job: JobView) -> int:
@@ -77,10 +88,12 @@ class Creative:
         assert spec is not None
         step = _step(job, spec)
         assert step is not None and job.video_path is not None
-        source = Path(job.video_path)
         native = spec.extension == "native"
+        storage = self.intake.storage
         try:
-            params = await params_again(prompt, job.model, job.config, seed=self._seed(spec))
+            source = await local_copy(storage, job.video_key, job.video_path)
+            assert source is not None
+            params = await params_again(prompt, job.model, job.config, seed=self._seed(spec), storage=storage)
             if native:
                 params = dataclasses.replace(params, image=None, image_mime_type=None)
             else:  # a new clip that opens on the source's closing frame
@@ -96,11 +109,11 @@ class Creative:
         )
         extra: dict[str, Any] = {"extends": job_id, "total_seconds": clip_seconds(job) + step}
         if native:
-            extra["extend_video_path"] = str(source)
+            extra.update(extend_video_path=str(source), extend_video_key=job.video_key)
         if not native or spec.extension_output == "continuation":
             # The new clip's opening frame repeats the source's closing one; it is kept (a hold of one
             # frame) so that the lengths add up exactly, extension after extension.
-            extra["join_after"] = str(source)
+            extra.update(join_after=str(source), join_after_key=job.video_key)
             extra["drop_first_frame"] = False
         return await self.intake.admit(params, requester, parent=Lineage(job_id, "extend"), extra=extra)
 
@@ -121,7 +134,7 @@ class Creative:
         spec = self.intake.catalog.get(job.model)
         seed = seed if seed is not None else self._seed(spec)
         try:
-            params = await params_again(prompt, job.model, job.config, seed=seed)
+            params = await params_again(prompt, job.model, job.config, seed=seed, storage=self.intake.storage)
         except GenerationError as exc:
             return Refusal.of(exc)
         params = dataclasses.replace(params, negative_prompt=negative_prompt or None, duration=duration)

@@ -28,7 +28,7 @@ from core.catalog import Catalog, ModelSpec
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import transitions
 from core.jobs.gate import AdmissionGate
-from core.jobs.requests import config_of, store_image
+from core.jobs.requests import config_of, drop_images, store_image
 from core.jobs.views import DeliveryTarget, JobView, Lineage, Requester
 from core.moderation.service import Moderation
 from core.platform.clock import utc_day, utcnow
@@ -39,6 +39,7 @@ from core.policy.rules import NO_POLICY as NO_SERVER_POLICY
 from core.policy.rules import Effective, Limits, Tier, effective
 from core.policy.service import PolicyService
 from core.providers.base import VideoRequest
+from core.storage import LocalStorage, Storage
 from core.validation import MAX_SEED, GenerationParams, random_seed, resolve_model, validate
 from models import Generation, GenerationStatus
 
@@ -99,8 +100,10 @@ class Intake:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         new_seed: Callable[[], int] = random_seed,
+        storage: Storage | None = None,
     ) -> None:
         self._new_seed = new_seed
+        self.storage = storage or LocalStorage(output_dir)  # input images are kept here
         self.catalog = catalog
         self.providers = providers
         self.quotas = quotas
@@ -243,13 +246,11 @@ class Intake:
         user = await self.quotas.ensure_user(requester.user_id)
         config = {**config_of(request, loop=loop), **_admitted_under(policy), **(extra or {})}
         if request.image is not None:
-            config["image_path"] = str(
-                await store_image(self.output_dir, request.image, request.image_mime_type)
-            )
+            key, path = await store_image(self.storage, request.image, request.image_mime_type)
+            config.update(image_path=str(path), image_key=key)
         if request.last_frame is not None and not loop:
-            config["last_frame_path"] = str(
-                await store_image(self.output_dir, request.last_frame, request.last_frame_mime_type)
-            )
+            key, path = await store_image(self.storage, request.last_frame, request.last_frame_mime_type)
+            config.update(last_frame_path=str(path), last_frame_key=key)
         seeds = seeds or [request.seed]
         count = len(seeds)
         try:
@@ -294,9 +295,7 @@ class Intake:
                     await transitions.group(gens)
                 return gens
         except BaseException:
-            for key in ("image_path", "last_frame_path"):
-                if key in config:
-                    await asyncio.to_thread(Path(config[key]).unlink, missing_ok=True)
+            await drop_images(self.storage, config)
             raise
 
     def _seeds(self, request: VideoRequest, count: int) -> list[int | None]:

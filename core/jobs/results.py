@@ -21,6 +21,7 @@ from core.platform.db_retry import retry_db
 from core.platform.metrics import UNCOUNTED, Metrics
 from core.policy.rules import Tier
 from core.presenter import failure_text, finished_line, quota_left
+from core.storage import Storage, local_copy
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class ResultView:
     upload: Path | None  # the mp4 to attach (the original, or a re-encode that fits)
     upload_bytes: int = 0
     notify: bool = False  # the job took longer than NOTIFY_AFTER: ping the requester once it is shown
+    full_quality: bool = False  # the original is on disk but not attached as it is (re-encoded, too big)
 
 
 async def _reuse(fitted: Path, source: Path, upload_limit: int) -> FitResult | None:
@@ -69,7 +71,15 @@ def _size(path: Path) -> int | None:
 class Results:
     """Prepares results for delivery."""
 
-    def __init__(self, quotas: QuotaService, *, notify_after: float, metrics: Metrics = UNCOUNTED) -> None:
+    def __init__(
+        self,
+        quotas: QuotaService,
+        *,
+        notify_after: float,
+        metrics: Metrics = UNCOUNTED,
+        storage: Storage | None = None,
+    ) -> None:
+        self.storage = storage  # where videos are read from (None: the recorded path only)
         self.metrics = metrics
         self.quotas = quotas
         self.notify_after = notify_after
@@ -87,7 +97,13 @@ class Results:
             what="read quota",
         )
         line = finished_line(float(job.video_seconds), job.took, job.estimated_cost_usd, quota_left(status))
-        source = Path(job.video_path)
+        # From storage into this host's cache (OUTPUT_DIR/<key>); a store that can't be reached raises,
+        # so the delivery is tried again later rather than shown without its video.
+        try:
+            source = await local_copy(self.storage, job.video_key, job.video_path)
+        except FileNotFoundError:
+            source = Path(job.video_path)
+        assert source is not None
         size = await asyncio.to_thread(_size, source)
         if size is None:
             log.warning("job %s: its video %s is missing", job.id, source)
@@ -112,7 +128,9 @@ class Results:
                 f"{line}\nThe video is {human_size(size)}, more than this channel accepts"
                 f" ({human_size(upload_limit)}), even re-encoded. It stays in your /history. ({exc.detail})"
             )
-            return ResultView(job, body, None, notify=notify)
+            return ResultView(job, body, None, notify=notify, full_quality=True)
         if fitted.reencoded:
             line += f"\nRe-encoded to {human_size(fitted.size_bytes)} to fit the upload limit."
-        return ResultView(job, line, fitted.path, fitted.size_bytes, notify=notify)
+        return ResultView(
+            job, line, fitted.path, fitted.size_bytes, notify=notify, full_quality=fitted.reencoded
+        )

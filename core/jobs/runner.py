@@ -10,6 +10,7 @@ database stays away, the run stops and the job is resumed after its lease expire
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -43,6 +44,7 @@ from core.platform.db_retry import is_transient, retry_db
 from core.platform.logs import add_job_log_fields, job_log_fields
 from core.platform.retry import backoff_delay
 from core.providers.base import JobRef, Provider, VideoSource
+from core.storage import LocalStorage, Storage, local_copy
 from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -69,8 +71,10 @@ class JobRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         rate_limiter: RateLimiter | None = None,
+        storage: Storage | None = None,
     ) -> None:
         self.catalog = catalog
+        self.storage = storage or LocalStorage(output_dir)  # where finished videos are kept
         self.rate_limiter = rate_limiter
         self.providers = providers
         self.quotas = quotas
@@ -150,6 +154,7 @@ class JobRunner:
             path, size = await self._download(gen, lease, provider, ref, video)
             if gen.config.get("join_after"):  # an extension: the source clip, then the new seconds
                 path, size = await self._join(gen, path)
+            key = await self._store(gen, path)
             total = self._monotonic() - started
             if gen.submitted_at is not None:  # resumed: count the time before the restart too
                 total = max(total, (self._now() - gen.submitted_at).total_seconds())
@@ -157,11 +162,13 @@ class JobRunner:
             finished = await self._db(
                 "complete",
                 lambda: transitions.complete(
-                    gen.id, lease, path=str(path), size=size, timings=timings, now=self._now()
+                    gen.id, lease, path=str(path), size=size, timings=timings, now=self._now(), key=key
                 ),
             )
             if not finished:  # cancelled meanwhile: the file is not the user's result any more
                 await asyncio.to_thread(path.unlink, missing_ok=True)
+                with contextlib.suppress(OSError):  # else retention removes it
+                    await self.storage.delete(key)
                 return
             log.info("job %s: completed in %.1fs (%d bytes)", gen.id, timings["total"], size)
             await reporter.report(*COMPLETE)
@@ -255,9 +262,12 @@ class JobRunner:
     async def _join(self, gen: Generation, clip: Path) -> tuple[Path, int]:
         """Put the source clip before the downloaded continuation, as the job's one result file."""
         began = self._monotonic()
-        source = Path(gen.config["join_after"])
         joined = clip.with_name(f"{clip.stem}.joined.mp4")
         try:
+            source = await local_copy(
+                self.storage, gen.config.get("join_after_key"), gen.config["join_after"]
+            )
+            assert source is not None
             await join_clips(source, clip, joined, drop_first_frame=bool(gen.config.get("drop_first_frame")))
         except (OSError, ValueError) as exc:
             raise GenerationError(
@@ -266,6 +276,25 @@ class JobRunner:
         await asyncio.to_thread(joined.replace, clip)
         gen.stage_timings = dict(gen.stage_timings, join=round(self._monotonic() - began, 3))
         return clip, (await asyncio.to_thread(clip.stat)).st_size
+
+    async def _store(self, gen: Generation, path: Path) -> str:
+        """Put the finished video in storage (a no-op for the local folder); its key. A store that keeps
+        failing fails the job (refunded): a half upload is never visible, so nothing half is delivered."""
+        key = self.storage.key_of(path)
+        began = self._monotonic()
+
+        async def put() -> None:
+            try:
+                await self.storage.put(key, path)
+            except OSError as exc:  # StorageError included
+                raise GenerationError(
+                    ErrorCategory.UNKNOWN, f"storing the video failed: {exc}", retryable=True
+                ) from None
+
+        await self._retrying("store", gen.id, FETCH_ATTEMPTS, put)
+        if self.storage.remote:
+            gen.stage_timings = dict(gen.stage_timings, store=round(self._monotonic() - began, 3))
+        return key
 
     async def _retrying(
         self, what: str, job_id: int, attempts: int, call: Callable[[], Awaitable[Any]]

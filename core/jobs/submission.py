@@ -57,9 +57,9 @@ async def ensure_submitted(
             return await _submitted(run, gen, lease, provider, found, run._monotonic(), reporter)
         await run._still_mine(gen, lease)
         log.info("job %s: %s never got %s; submitting it again under that id", gen.id, provider.name, chosen)
-        request = await load_request(gen, spec)
+        request = await load_request(gen, spec, run.storage)
     else:
-        request = await load_request(gen, spec)
+        request = await load_request(gen, spec, run.storage)
         chosen = provider.new_job_id(request) if isinstance(provider, NamesJobs) else None
         marked = await run._db(
             "mark submit", lambda: transitions.mark_submit_started(gen.id, lease, run._now(), chosen)

@@ -187,13 +187,21 @@ async def store_provider_id(job_id: int, provider_job_id: str, now: dt.datetime)
 
 
 async def complete(
-    job_id: int, lease: str | None, *, path: str, size: int, timings: dict, now: dt.datetime
+    job_id: int,
+    lease: str | None,
+    *,
+    path: str,
+    size: int,
+    timings: dict,
+    now: dt.datetime,
+    key: str | None = None,
 ) -> bool:
-    """processing → completed with the video, if still held under `lease`."""
+    """processing → completed with the video (its local path and storage key), if still held under `lease`."""
     return bool(
         await _held(job_id, lease).update(
             status=GenerationStatus.COMPLETED,
             video_path=path,
+            video_key=key,
             video_bytes=size,
             duration=timings.get("total"),
             stage_timings=timings,
@@ -337,6 +345,7 @@ async def forget(job_ids: list[int], now: dt.datetime) -> int:
         prompt="",
         config={},
         video_path=None,
+        video_key=None,
         error=None,
         interaction_token=None,
         provider_job_id=None,

@@ -77,6 +77,7 @@ class JobView:
     parent_id: int | None = None  # the job this one was made from ...
     relation: str | None = None  # ... and how: "regenerate", "extend", "remix"
     group_id: int | None = None  # variants of one /video: the first one's id (they share one message)
+    video_key: str | None = None  # the video's key in storage (None: a job from before storage keys)
 
     @property
     def is_demo(self) -> bool:
@@ -146,6 +147,7 @@ class JobView:
             parent_id=gen.parent_id,
             relation=gen.relation,
             group_id=gen.group_id,
+            video_key=gen.video_key,
         )
 
 

@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]  # the project folder, beside core/
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_LINK_SECRET = 16  # characters of LINK_SECRET
 
 
 class SettingsError(ValueError):
@@ -67,6 +68,14 @@ class Settings:
     discord_gateway_url: str | None = None
     http_host: str = "127.0.0.1"  # /healthz, /readyz, /metrics: only when HTTP_PORT is set
     http_port: int | None = None
+    public_base_url: str | None = None  # where HTTP_PORT is reached from outside: full-quality links
+    link_secret: str = _secret()  # signs those links (required with PUBLIC_BASE_URL)
+    link_ttl_hours: float = 72.0
+    storage_url: str = ""  # empty: videos stay in OUTPUT_DIR; s3://bucket/prefix: object storage
+    aws_endpoint_url: str | None = None  # MinIO, R2, Garage: their S3 endpoint; AWS: leave unset
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str = _secret()
+    aws_region: str | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -78,6 +87,11 @@ class Settings:
     def vertex_configured(self) -> bool:
         """Vertex needs a project (application default credentials) or an express-mode key."""
         return bool(self.google_cloud_project or self.vertex_api_key)
+
+    @property
+    def links_enabled(self) -> bool:
+        """Full-quality links and the gallery are offered: PUBLIC_BASE_URL and HTTP_PORT are both set."""
+        return bool(self.public_base_url) and self.http_port is not None
 
     def secret_values(self) -> list[str]:
         """The values that must never reach a log: tokens, API keys and the database password."""
@@ -215,6 +229,13 @@ def _headers(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
+def _storage_url(value: str) -> str:
+    from core.storage.url import parse_storage_url  # the one place that knows the form
+
+    parse_storage_url(value)
+    return value.strip()
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "discord_token": _text,
     "database_url": _text,
@@ -256,6 +277,14 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "discord_gateway_url": _ws_url,
     "http_host": _text,
     "http_port": _port,
+    "public_base_url": _url,
+    "link_secret": _text,
+    "link_ttl_hours": _positive_float,
+    "storage_url": _storage_url,
+    "aws_endpoint_url": _url,
+    "aws_access_key_id": _optional_text,
+    "aws_secret_access_key": _text,
+    "aws_region": _optional_text,
 }
 
 
@@ -283,5 +312,11 @@ def load_settings(
     if settings.blocklist_file is not None and not settings.blocklist_file.is_file():
         raise SettingsError(
             f"setting BLOCKLIST_FILE points at {settings.blocklist_file}, which does not exist"
+        )
+    if settings.public_base_url and len(settings.link_secret) < MIN_LINK_SECRET:
+        raise SettingsError(
+            f"setting LINK_SECRET is {'too short' if settings.link_secret else 'missing'}: PUBLIC_BASE_URL"
+            f" is set, so links are signed with it; it needs at least {MIN_LINK_SECRET} characters. Make one"
+            " with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return settings
