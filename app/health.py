@@ -11,6 +11,8 @@ import discord
 
 from core.jobs import store
 from core.jobs.worker import Worker
+from core.links.routes import LinkRoutes, add_link_routes
+from core.links.signing import link_signer
 from core.platform.clock import utc_day
 from core.platform.http_server import Check, HttpServer, database_check, flag_check
 from core.platform.metrics import Metrics
@@ -90,7 +92,11 @@ class Health:
         worker = bot.worker
         sources = [bot.loops.alive] + ([worker.loops.alive] if worker is not None else [])
         checks = readiness(services, flag_check(lambda: gateway_ready(bot), "gateway not connected"), worker)
-        return cls(services, all_alive(*sources), checks)
+        health = cls(services, all_alive(*sources), checks)
+        signer = link_signer(services.settings, services.clock)
+        if signer is not None:  # PUBLIC_BASE_URL: the bot serves the full-quality links and the gallery
+            add_link_routes(health.server.app, LinkRoutes(signer, storage=services.storage))
+        return health
 
     @classmethod
     def for_worker(cls, client: discord.Client, loops, worker: Worker, services: Services) -> Health:

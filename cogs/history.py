@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from cogs.ui.embeds import notice_embed, safe_text
 from cogs.ui.errors import GuardedItem
+from cogs.ui.links import with_gallery
 from cogs.ui.permissions import is_admin
 from core.accounts.history import HistoryPage, history_page
 from core.presenter import STATUS_ICONS
@@ -119,6 +120,8 @@ class HistoryCog(commands.Cog, name="History"):
             return
         result = await history_page(user_id, page)
         embed, view = history_embed(user_id, result), pager(user_id, result)
+        if user_id == interaction.user.id:  # a signed link to their own gallery (PUBLIC_BASE_URL)
+            view = with_gallery(view, self.services, user_id)
         if edit:
             await interaction.response.edit_message(embed=embed, view=view)
         else:

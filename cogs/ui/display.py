@@ -18,6 +18,7 @@ import discord
 from cogs.ui.buttons import finished_view, running_view
 from cogs.ui.embeds import job_embed
 from cogs.ui.group_display import GroupMessages, Progress
+from cogs.ui.links import with_full_quality
 from cogs.ui.message import JobMessage, MessageGone
 from core.jobs import store
 from core.jobs.creative import extension_refusal
@@ -261,7 +262,7 @@ class JobDisplay:
         """Edit the result in; True when it had to go into a new message instead."""
         job = result.job
         embed = job_embed(job, job.status, result.body)
-        view = finished_view(job.id, extend=self.offers_extend(job))
+        view = with_full_quality(finished_view(job.id, extend=self.offers_extend(job)), self.services, result)
         upload = result.upload
 
         def files() -> list[discord.File]:  # a File is consumed by one request: build it per attempt
@@ -282,6 +283,7 @@ class JobDisplay:
                 )
                 embed = job_embed(job, job.status, note)
                 upload = None
+                view = with_full_quality(view, self.services, result, refused=True)
                 self.edit_sent(message.message_id)
                 await message.edit(embed=embed, attachments=[], view=view)
             return False

@@ -106,12 +106,13 @@ async def queue_depths() -> list[tuple[str, str, int]]:
 _LINKABLE = {"status": GenerationStatus.COMPLETED, "video_path__isnull": False, "deleted": False}
 
 
-async def linkable_video(job_id: int) -> str | None:
-    """The stored video path of a job a full-quality link may serve, or None (deleted, forgotten, none)."""
+async def linkable_video(job_id: int) -> tuple[str | None, str | None] | None:
+    """(local path, storage key) of the video a full-quality link may serve, or None (deleted, forgotten,
+    no video)."""
     rows = await Generation.filter(id=job_id, forgotten_at=None, **_LINKABLE).values_list(
-        "video_path", flat=True
+        "video_path", "video_key"
     )
-    return rows[0] if rows else None
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 async def linkable_page(user_id: int, offset: int, limit: int) -> tuple[list[JobView], int]:

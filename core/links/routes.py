@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from core.jobs import store
 from core.jobs.views import JobView
 from core.links.gallery import PAGE_SIZE, pages_for, render_gallery
 from core.links.signing import GALLERY, VIDEO, LinkSigner
+from core.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,10 @@ PAGE_HEADERS = {
     "Cache-Control": "private, no-store",
 }
 
-FindVideo = Callable[[int], Awaitable[str | None]]
+FindVideo = Callable[[int], Awaitable[tuple[str | None, str | None] | None]]
+PRESIGNED_AT_MOST = (
+    3600.0  # seconds a storage URL a link redirects to stays valid (less if the link ends first)
+)
 FindPage = Callable[[int, int, int], Awaitable[tuple[list[JobView], int]]]
 
 
@@ -43,7 +48,8 @@ def _is_file(path: Path) -> bool:
 
 
 class LinkRoutes:
-    """The handlers, over a signer and the two store reads (tests may pass others)."""
+    """The handlers, over a signer, the two store reads (tests may pass others) and the video storage (a
+    file only in object storage is redirected to a short presigned URL, or fetched into this host's cache)."""
 
     def __init__(
         self,
@@ -51,19 +57,31 @@ class LinkRoutes:
         *,
         find_video: FindVideo = store.linkable_video,
         find_page: FindPage = store.linkable_page,
+        storage: Storage | None = None,
+        now: Callable[[], float] | None = None,
     ) -> None:
         self.signer = signer
         self.find_video = find_video
         self.find_page = find_page
+        self.storage = storage
+        self._now = now
 
     async def video(self, request: web.Request) -> web.StreamResponse:
         """The job's original mp4 (Range supported by FileResponse), or 403."""
         job_id = int(request.match_info["job_id"])
-        if self.signer.valid(VIDEO, job_id, request.query) is None:
+        exp = self.signer.valid(VIDEO, job_id, request.query)
+        if exp is None:
             return denied()
-        stored = await self.find_video(job_id)
-        path = Path(stored) if stored else None
+        found = await self.find_video(job_id)
+        if found is None:
+            return denied()
+        local, key = found
+        path = Path(local) if local else None
         if path is None or not await asyncio.to_thread(_is_file, path):
+            path = await self._from_storage(key, exp)
+            if isinstance(path, web.StreamResponse):
+                return path
+        if path is None:
             return denied()
         headers = {
             "Content-Type": "video/mp4",
@@ -73,6 +91,23 @@ class LinkRoutes:
             "Referrer-Policy": "no-referrer",
         }
         return web.FileResponse(path, headers=headers)
+
+    async def _from_storage(self, key: str | None, exp: int) -> Path | web.StreamResponse | None:
+        """A video this host doesn't have: a redirect to the store's short-lived URL (S3), else the file
+        fetched into this host's cache; None when the store has none either."""
+        if key is None or self.storage is None:
+            return None
+        now = self._now() if self._now is not None else time.time()
+        ttl = max(1.0, min(PRESIGNED_AT_MOST, exp - now))
+        try:
+            url = await self.storage.url_for(key, ttl)
+            if url is not None:
+                headers = {"Location": url, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+                return web.Response(status=302, headers=headers)
+            return await self.storage.fetch(key)
+        except (FileNotFoundError, OSError) as exc:
+            log.info("link to %s: not served (%s)", key, type(exc).__name__)
+            return None
 
     async def gallery(self, request: web.Request) -> web.Response:
         """One page of the user's gallery, or 403."""

@@ -141,3 +141,34 @@ async def test_forget_removes_the_user_s_video_and_images_from_the_bucket(hosts,
     assert len(left) == 1 and left[0].endswith(f"_{result.generation_id + 1}.mp4")
     gen = await Generation.get(id=result.generation_id)
     assert gen.video_key is None and gen.config == {}
+
+
+async def test_a_full_quality_link_on_the_other_host_redirects_to_a_short_presigned_url(hosts, tmp_path):
+    import aiohttp
+
+    from core.links.routes import LinkRoutes, add_link_routes
+    from core.links.signing import LinkSigner
+    from core.platform.http_server import HttpServer
+    from core.platform.metrics import Metrics
+
+    worker, bot, _provider = hosts
+    result = await worker.generate(GenerationParams(prompt="a fox", duration=4), ALICE)
+    for copy in (tmp_path / "worker-host").rglob("*.mp4"):  # one machine here: the worker's disk is elsewhere
+        copy.unlink()
+    signer = LinkSigner(b"test-link-secret-0123456789", "https://videos.example.org", 3600.0, time.time)
+    server = HttpServer(Metrics(), alive=dict, checks={})
+    add_link_routes(server.app, LinkRoutes(signer, storage=bot.storage))
+    await server.start("127.0.0.1", 0)
+    try:
+        url = signer.video_url(result.generation_id).replace(
+            signer.base_url, f"http://127.0.0.1:{server.port}"
+        )
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url, allow_redirects=False) as reply:
+                assert reply.status == 302 and reply.headers["Cache-Control"] == "no-store"
+                presigned = reply.headers["Location"]
+            async with http.get(presigned) as reply:  # the bucket serves it: the bot's host never had it
+                assert reply.status == 200 and await reply.read() == sample_mp4()
+    finally:
+        await server.stop()
+    assert not any((tmp_path / "bot-host").rglob("*.mp4"))
