@@ -86,10 +86,11 @@ class Page:
         await self.until(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
 
 
-@pytest.fixture
-async def page(tmp_path):
+@contextlib.asynccontextmanager
+async def chromium_page(profile: Path):
+    """Headless Chromium with one tab, driven over DevTools (its profile under `profile`)."""
     proc = await asyncio.create_subprocess_exec(
-        CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "about:blank",
+        CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -112,6 +113,12 @@ async def page(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
+
+
+@pytest.fixture
+async def page(tmp_path):
+    async with chromium_page(tmp_path / "profile") as opened:
+        yield opened
 
 
 def video_ranges(seen, since: int) -> list[int]:

@@ -185,6 +185,7 @@ class GatewayMixin:
                 await conn.ws.close(code=4004, message=b"Authentication failed.")
                 return
             self.identify_count += 1
+            await self.ready_gate.wait()
             session = Session(id=secrets.token_hex(16), identify=d)
             self._sessions[session.id] = session
             self._active = session

@@ -131,6 +131,8 @@ class FakeDiscord(
         self.gateway_received: list[dict[str, Any]] = []
         self.gateway_sent: list[dict[str, Any]] = []
         self.identify_count = 0
+        self.ready_gate = asyncio.Event()  # clear it to hold READY back after IDENTIFY (a slow gateway)
+        self.ready_gate.set()
         self.resume_count = 0
         self.heartbeat_count = 0
         self.connection_count = 0
