@@ -255,7 +255,7 @@ class JobDisplay:
             await self.ledger.failed(job_id, str(exc))
             return
         self.services.metrics.uploaded(result.upload_bytes if result.upload is not None else 0)
-        if await self.ledger.delivered(job_id) and result.notify and not posted_new:
+        if await self.ledger.delivered(job_id, job.completed_at) and result.notify and not posted_new:
             await self.notify(job, message)
 
     async def _final_edit(self, result: ResultView, message: JobMessage) -> bool:
@@ -308,7 +308,7 @@ class JobDisplay:
         if job.group_id is not None:  # a variant: the message draws all of them (their files stay)
             embeds, view = await self.groups.draw(job.group_id)
             await interaction.response.edit_message(embeds=embeds, view=view)
-            await self.ledger.delivered(job_id)
+            await self.ledger.delivered(job_id, job.completed_at)
             return
         result = await self.results.prepare(job_id, DEFAULT_UPLOAD_LIMIT)
         embed = job_embed(result.job, result.job.status, result.body)
@@ -316,7 +316,7 @@ class JobDisplay:
             self.edit_sent(interaction.message.id)
         view = finished_view(job_id, extend=self.offers_extend(result.job))
         await interaction.response.edit_message(embed=embed, view=view)
-        await self.ledger.delivered(job_id)
+        await self.ledger.delivered(job_id, job.completed_at)
 
     def offers_extend(self, job: JobView) -> bool:
         """Whether the finished message shows Extend: the model can extend and the clip has room."""

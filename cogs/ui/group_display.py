@@ -151,7 +151,7 @@ class GroupMessages:
                 if {j.id for j in after if j.finished} <= {j.id for j in jobs if j.finished}:
                     break
                 ready_at = self.display.clock.monotonic() + self.display.edit_spacing
-        delivered = await self.display.ledger.delivered(job.id)
+        delivered = await self.display.ledger.delivered(job.id, job.completed_at)
         slow = any((j.took or 0.0) > self.display.results.notify_after for j in after)
         if delivered and slow and all(j.finished for j in after):  # one ping, when the last one is shown
             await self.display.notify(job, message)

@@ -78,9 +78,14 @@ class DeliveryLedger:
         until = now + dt.timedelta(seconds=self.redeliver_after)
         await self._db("renew delivery", lambda: transitions.renew_delivery_claim(job_id, until, now))
 
-    async def delivered(self, job_id: int) -> bool:
-        """The result is visible; True only for the first caller (who may then ping the requester)."""
-        return await self._db("mark delivered", lambda: transitions.mark_delivered(job_id, self._now()))
+    async def delivered(self, job_id: int, finished_at: dt.datetime | None = None) -> bool:
+        """The result is visible; True only for the first caller (who may then ping the requester). With
+        the job's end time, the first caller also records how long the result took to show."""
+        now = self._now()
+        first = await self._db("mark delivered", lambda: transitions.mark_delivered(job_id, now))
+        if first and finished_at is not None:
+            self.metrics.notified((now - finished_at).total_seconds())
+        return first
 
     async def failed(self, job_id: int, reason: str) -> int:
         """Count a failed delivery and schedule the next try; the attempts so far."""

@@ -15,6 +15,7 @@ from core.errors import GenerationError
 
 PROVIDER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 FIT_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
+LAG_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -111,6 +112,12 @@ class Metrics:
             registry=r,
         )
         self.refusals = Counter("videobot_refusals", "Requests refused at admission", ["reason"], registry=r)
+        self.notification_lag = Histogram(
+            "videobot_notification_lag_seconds",
+            "From a job's end to its result shown in Discord (fitting, pacing, upload, re-deliveries)",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
 
     # ---- call sites --------------------------------------------------------------------------
 
@@ -156,6 +163,10 @@ class Metrics:
     def redelivering(self, count: int) -> None:
         """Finished results the delivery sweep is about to deliver (again)."""
         self.redeliveries.inc(count)
+
+    def notified(self, seconds: float) -> None:
+        """A finished job's result became visible `seconds` after the job ended."""
+        self.notification_lag.observe(max(0.0, seconds))
 
     def refused(self, reason: str) -> None:
         """A request refused at admission, by category (user_quota_exceeded, prompt_blocked, …)."""

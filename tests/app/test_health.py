@@ -233,9 +233,24 @@ def test_the_dashboard_uses_only_exported_metrics_and_the_readme_documents_every
     json.loads(dashboard)
     used = set(re.findall(r"videobot_[a-z_]+", dashboard))
     assert used and used <= exported, used - exported
-    families = {
-        name.removesuffix("_total") for name in exported if not name.endswith(("_bucket", "_count", "_sum"))
-    }
+    families = {family.name for family in Metrics().registry.collect()}  # histograms too
     readme = (ROOT / "README.md").read_text()
     missing = sorted(name for name in families if f"`{name}" not in readme)
     assert missing == []
+
+
+async def test_the_lag_from_a_jobs_end_to_its_result_shown_is_observed_once(db, tmp_path):
+    from tests.cogs.conftest import seed_job
+    from tests.core.jobs.conftest import make_services
+    from tests.fakes.clock import FakeClock
+
+    clock = FakeClock()
+    jobs = make_services(tmp_path, clock, {"gemini": ScriptedProvider(name="gemini")})
+    gen = await seed_job(7)
+    ended = clock.now()
+    clock.advance(4.5)  # fitting, pacing and the upload took this long
+    assert await jobs.deliveries.delivered(gen.id, ended)
+    assert not await jobs.deliveries.delivered(gen.id, ended)  # a second path finds it shown: not counted
+    after = samples(jobs.metrics.exposition().decode())
+    assert after[("videobot_notification_lag_seconds_count", frozenset())] == 1
+    assert after[("videobot_notification_lag_seconds_sum", frozenset())] == pytest.approx(4.5)
