@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import discord
 
 from cogs.ui.group import group_embeds, group_view, variant_upload_limit
+from cogs.ui.links import with_full_quality
 from cogs.ui.message import JobMessage
 from core.jobs import store
 from core.jobs.progress import progress_line
@@ -129,7 +130,8 @@ class GroupMessages:
                 done = [j for j in jobs if j.status is JobStatus.COMPLETED and j.video_path]
                 per_file = (job.target.upload_limit if job.target else None) or DEFAULT_UPLOAD_LIMIT
                 limit = variant_upload_limit(per_file, len(jobs))
-                uploads = [(j.id, (await self.display.results.prepare(j.id, limit)).upload) for j in done]
+                results = [await self.display.results.prepare(j.id, limit) for j in done]
+                uploads = [(r.job.id, r.upload) for r in results]
                 await self.display.clock.sleep(max(0.0, ready_at - self.display.clock.monotonic()))
                 await self.display.ledger.renew(job.id)
 
@@ -143,8 +145,15 @@ class GroupMessages:
                     ]
 
                 embeds, view = await self.draw(group_id, jobs)  # the state its files were made from
+                rows = {j.id: row for row, j in enumerate(jobs)}
+                for result in results:  # a variant fitted down (or too big): its original by link
+                    label = f"Full quality {result.job.variant}"
+                    with_full_quality(
+                        view, self.display.services, result, label=label, row=rows[result.job.id]
+                    )
                 self.display.edit_sent(message.message_id)
                 await message.edit(files, embeds=embeds, view=view)
+                self.display.services.metrics.uploaded(sum(r.upload_bytes for r in results if r.upload))
                 after = await retry_db(
                     lambda: store.group(group_id), what="read variants", sleep=self.display.clock.sleep
                 )

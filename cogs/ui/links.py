@@ -19,15 +19,22 @@ def _has_link(view: discord.ui.View, label: str) -> bool:
 
 
 def with_full_quality(
-    view: discord.ui.View, services: Services, result: ResultView, *, refused: bool = False
+    view: discord.ui.View,
+    services: Services,
+    result: ResultView,
+    *,
+    refused: bool = False,
+    label: str = FULL_QUALITY,
+    row: int | None = None,
 ) -> discord.ui.View:
     """Add `Full quality` (a signed link to the original) when the message can't carry the original:
-    it was re-encoded or too big to attach (`result.full_quality`), or Discord refused the upload."""
+    it was re-encoded or too big to attach (`result.full_quality`), or Discord refused the upload. A
+    variants message names the variant in `label` and puts the link in its `row`."""
     signer = link_signer(services.settings, services.clock)
     if signer is None or not (result.full_quality or refused) or not result.job.video_path:
         return view
-    if not _has_link(view, FULL_QUALITY):
-        view.add_item(discord.ui.Button(label=FULL_QUALITY, url=signer.video_url(result.job.id)))
+    if not _has_link(view, label):
+        view.add_item(discord.ui.Button(label=label, url=signer.video_url(result.job.id), row=row))
     return view
 
 

@@ -89,3 +89,20 @@ async def test_without_public_base_url_there_are_no_links(discord_env):
     handle = await h.fake.send_slash_command("history", user=h.fake.user("alice"))
     await handle.wait_callback()
     assert link_buttons(handle.callback.data.get("components")) == {}
+
+
+async def test_each_fitted_variant_gets_its_own_full_quality_link(links_env):
+    h = links_env
+    handle = await h.fake.send_slash_command(
+        "video",
+        {"prompt": "a red fox in snow", "duration": 2, "resolution": "360p", "variants": 2},
+        user=h.fake.user("alice"),
+        attachment_size_limit=100_000,  # each 2 s 360p render is about 140 KB
+    )
+    await handle.wait_callback()
+    msg = await handle.wait_original(lambda m: len(m.attachments) == 2, timeout=60)
+    links = link_buttons(msg.components)
+    assert sorted(links) == ["Full quality 1", "Full quality 2"]
+    for job in await Generation.filter(group_id__isnull=False).order_by("id"):
+        original = await asyncio.to_thread(Path(job.video_path).read_bytes)
+        assert await get(h, links[f"Full quality {job.config['variant']}"]) == (200, original)
