@@ -14,6 +14,7 @@ from core.platform.clock import utc_day, utcnow
 from core.platform.db import close_db, describe_url, init_db
 from core.platform.settings import Settings
 from core.services import build_providers
+from core.storage import open_storage
 from models import Generation
 
 CHECK_TIMEOUT = 15.0
@@ -65,6 +66,17 @@ async def run_doctor(settings: Settings, out: TextIO, *, today: dt.date | None =
     except OSError as exc:
         line(False, "output dir", f"{settings.output_dir}: {exc}")
         ok_default = False
+
+    if settings.storage_url:
+        storage = open_storage(settings)
+        try:
+            await storage.probe()
+            line(True, "storage", f"{storage.describe()}: write, read back and delete work")
+        except (OSError, ValueError) as exc:  # unreachable, refused, no such bucket
+            line(False, "storage", f"{storage.describe()}: {type(exc).__name__}: {exc}")
+            ok_default = False
+        finally:
+            await storage.aclose()
 
     configured = settings.configured_providers()
     providers = build_providers(settings)

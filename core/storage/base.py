@@ -8,9 +8,12 @@ is this host's cache.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+PROBE = b"videobot storage check\n"
 
 
 class StorageError(OSError):
@@ -52,6 +55,25 @@ class Storage(ABC):
         """The key of a file under OUTPUT_DIR; ValueError for a file outside it."""
         relative = Path(path).resolve().relative_to(self.cache_dir.resolve())
         return check_key(relative.as_posix())
+
+    async def probe(self) -> None:
+        """Write a small object, read it back and delete it (`doctor`); StorageError or OSError on failure."""
+        key = f"doctor/{uuid.uuid4().hex}.txt"
+        source = self.cache_dir / f".doctor-{uuid.uuid4().hex}"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        source.write_bytes(PROBE)
+        try:
+            await self.put(key, source)
+        finally:
+            source.unlink(missing_ok=True)
+        try:
+            if self.remote:  # read it from the store, not from this host's copy
+                self.local_path(key).unlink(missing_ok=True)
+            data = (await self.fetch(key, len(PROBE))).read_bytes()
+        finally:
+            await self.delete(key)
+        if data != PROBE:
+            raise StorageError(f"{key} read back differs from what was written")
 
     @abstractmethod
     async def put(self, key: str, source: Path) -> None:
