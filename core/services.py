@@ -80,6 +80,7 @@ def build_providers(
             dict(settings.comfyui_headers),
             WorkflowChooser(catalog or load_catalog(settings.model_catalog)),
             clock=clock.monotonic,
+            sleep=clock.sleep,
         )
     return providers
 

@@ -137,7 +137,7 @@ async def test_a_comfyui_restart_fails_the_job_as_provider_unavailable_refunded(
         handle = await h.video("a paper boat on a river", model=MODEL, duration=2)
         await queued_prompt(comfy)
         await comfy.step()
-        await comfy.restart()  # the queue is gone, the socket dropped: the watch falls back to a poll
+        await comfy.restart()  # the queue is gone, the socket dropped: the reconnected watch finds it lost
         await handle.wait_original(lambda m: "unreachable or failing" in embeds_text(m.embeds), 15)
         gen = await eventually(lambda: Generation.filter(refunded=True).first(), what="the refund")
         assert gen.error_type == "provider_unavailable"

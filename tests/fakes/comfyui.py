@@ -196,6 +196,10 @@ class FakeComfyUI(FakeHttpServer):
                 request.transport.abort()
         self.sockets.clear()
 
+    def expect_socket(self, client_id: str) -> None:
+        """Forget that `client_id` connected: the next wait_socket waits for a new connection."""
+        self._socket_events.pop(client_id, None)
+
     async def wait_socket(self, client_id: str) -> None:
         """Wait until a socket with `client_id` is registered."""
         await self._socket_events.setdefault(client_id, asyncio.Event()).wait()

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ from core.providers.comfyui.servers import ServerPool, ServerReport
 log = logging.getLogger(__name__)
 
 _BASE_HEADERS = {"Accept": "application/json", "User-Agent": "videobot/0.1 (aiohttp)"}
+RECONNECT_DELAYS = (1.0, 5.0)  # seconds before each WebSocket reconnect; then the runner polls
 
 
 class Workflow(Protocol):
@@ -62,6 +63,8 @@ class ComfyUIProvider:
         nodes_ttl: float = 600.0,
         skip_for: float = 30.0,
         ws_heartbeat: float = 30.0,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._headers = dict(headers)
         self._workflow_for = workflow_for
@@ -73,6 +76,8 @@ class ComfyUIProvider:
         )
         self._cancel_timeout = cancel_timeout
         self._ws_heartbeat = ws_heartbeat
+        self._reconnect_delays = tuple(reconnect_delays)
+        self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self.pool = ServerPool(servers, self._get, clock, nodes_ttl=nodes_ttl, skip_for=skip_for)
 
@@ -262,13 +267,16 @@ class ComfyUIProvider:
 
     def watch(self, ref: JobRef) -> AsyncIterator[PollResult]:
         """Follow the prompt on the WebSocket: the state now, each step's progress, then the outcome.
-        A drop raises a retryable GenerationError (no reconnect here: the runner polls instead)."""
+        A drop is reconnected after each of `reconnect_delays`; past them it raises a retryable
+        GenerationError (the runner polls instead)."""
         server, prompt_id = parse_job_id(ref.job_id)
         return watch.follow(
             prompt_id,
             lambda: self._socket(server, prompt_id),
             lambda: self.poll(ref),
             lambda: self._place(server, prompt_id),
+            reconnect_delays=self._reconnect_delays,
+            sleep=self._sleep,
         )
 
     async def _place(self, server: str, prompt_id: str) -> PollResult | None:

@@ -3,12 +3,16 @@
 Events (providers.md section 9): `execution_start`, `execution_cached`, `executing` (`node` null = the prompt
 is done and its history written), `progress` (`value`/`max`), `executed`, `execution_success`,
 `execution_error`, `execution_interrupted` (broadcast: checked by prompt id), `status` (queue changes).
-A dropped socket is NOT reconnected here: it raises a retryable GenerationError and the runner polls instead.
+A dropped socket is reconnected after each of `reconnect_delays` (the events it missed don't come back,
+so a reconnect first yields what a poll says then); past the last delay it raises a retryable
+GenerationError and the runner polls instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -23,6 +27,8 @@ Connect = Callable[[], AbstractAsyncContextManager[aiohttp.ClientWebSocketRespon
 Poll = Callable[[], Awaitable[PollResult]]
 Place = Callable[[], Awaitable[PollResult | None]]  # QUEUED/RUNNING from the queue alone, None if not there
 
+log = logging.getLogger(__name__)
+
 _TERMINAL = (JobState.SUCCEEDED, JobState.FAILED)
 
 
@@ -35,32 +41,50 @@ def dropped(prompt_id: str, why: str) -> GenerationError:
     )
 
 
-async def follow(prompt_id: str, connect: Connect, poll: Poll, place: Place) -> AsyncIterator[PollResult]:
-    """Open the socket, yield what a poll says now, then each change the events bring, until the end."""
-    try:
-        async with connect() as ws:
-            last = await poll()
-            yield last
-            if last.state in _TERMINAL:
-                return
-            async for message in ws:
-                if message.type == aiohttp.WSMsgType.BINARY:
-                    continue  # previews
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    break
-                result = await _on_event(json_or_none(message.data), prompt_id, poll, place, last)
-                if result is not None and result != last:
-                    last = result
-                    yield result
-                    if result.state in _TERMINAL:
-                        return
-    except GenerationError as exc:
-        if exc.retryable:
-            raise
-        raise dropped(prompt_id, exc.detail) from exc
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise dropped(prompt_id, exc_text(exc)) from exc
-    raise dropped(prompt_id, "closed before the prompt finished")
+async def follow(
+    prompt_id: str,
+    connect: Connect,
+    poll: Poll,
+    place: Place,
+    *,
+    reconnect_delays: Sequence[float] = (),
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[PollResult]:
+    """Open the socket, yield what a poll says now, then each change the events bring, until the end;
+    reconnect after a drop (see the module's docstring)."""
+    last: PollResult | None = None
+    for attempt in range(len(reconnect_delays) + 1):
+        try:
+            async with connect() as ws:
+                now = await poll()
+                if now != last:
+                    last = now
+                    yield now
+                if now.state in _TERMINAL:
+                    return
+                async for message in ws:
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        continue  # previews
+                    if message.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    result = await _on_event(json_or_none(message.data), prompt_id, poll, place, now)
+                    if result is not None and result != now:
+                        now = last = result
+                        yield result
+                        if result.state in _TERMINAL:
+                            return
+            why = "closed before the prompt finished"
+        except GenerationError as exc:
+            if not exc.retryable:
+                raise dropped(prompt_id, exc.detail) from exc
+            why = exc.detail
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            why = exc_text(exc)
+        if attempt == len(reconnect_delays):
+            raise dropped(prompt_id, why)
+        log.info("ComfyUI WebSocket for prompt %s dropped (%s); reconnecting", prompt_id, why)
+        await sleep(reconnect_delays[attempt])
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _on_event(

@@ -14,6 +14,7 @@ from core.catalog import load_catalog
 from core.errors import ErrorCategory, GenerationError
 from core.providers.base import JobRef, JobState, VideoRequest
 from core.providers.comfyui import ComfyUIProvider, client_id_for, make_job_id, parse_job_id
+from tests.conftest import eventually
 from tests.fakes.comfyui import DEFAULT_NODES, FakeComfyUI
 from tests.fakes.sample_video import sample_mp4
 
@@ -294,7 +295,55 @@ async def test_execution_error_names_node_and_message(fake: FakeComfyUI, provide
     assert polled.error.detail == last.error.detail
 
 
-async def test_ws_drop_raises_retryable_and_poll_still_resolves(fake: FakeComfyUI, provider: ComfyUIProvider):
+async def test_a_dropped_socket_is_reconnected_and_the_watch_goes_on_to_the_end(fake: FakeComfyUI):
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    provider = make_provider([fake.base_url], reconnect_delays=(1.0, 5.0), sleep=sleep)
+    try:
+        job_id = await provider.submit(request(), prompt_id="r")
+        stream = provider.watch(ref(job_id))
+        await anext(stream)
+        await fake.wait_socket(client_id_for("r"))
+        await fake.step()
+        await fake.drop_sockets()
+        fake.expect_socket(client_id_for("r"))
+        seen = []
+
+        async def follow() -> None:
+            async for result in stream:
+                seen.append(result)
+
+        sockets_before = [r.path for r in fake.requests].count("/ws")
+
+        def asked_since_reconnect() -> bool:  # a new socket, then the poll that follows it
+            paths = [r.path for r in fake.requests]
+            if paths.count("/ws") == sockets_before:
+                return False
+            return "/queue" in paths[len(paths) - paths[::-1].index("/ws") :]
+
+        following = asyncio.create_task(follow())
+        await eventually(lambda: asyncio.sleep(0, asked_since_reconnect()), 10, "the reconnect's poll")
+        await fake.run_all()
+        await asyncio.wait_for(following, 10)
+    finally:
+        await provider.aclose()
+    assert slept == [1.0]  # one reconnect, after the first delay
+    assert seen[-1].state == JobState.SUCCEEDED
+    assert any(r.progress and 0 < r.progress < 1 for r in seen), seen  # steps after the reconnect
+
+
+async def test_ws_drop_raises_retryable_and_poll_still_resolves(fake: FakeComfyUI):
+    provider = make_provider([fake.base_url], reconnect_delays=())  # no reconnects left
+    try:
+        await _drop_then_poll(fake, provider)
+    finally:
+        await provider.aclose()
+
+
+async def _drop_then_poll(fake: FakeComfyUI, provider: ComfyUIProvider) -> None:
     job_id = await provider.submit(request(), prompt_id="d")
     stream = provider.watch(ref(job_id))
     await anext(stream)
