@@ -224,11 +224,14 @@ class S3Storage(Storage):
 
     async def url_for(self, key: str, ttl_seconds: float) -> str | None:
         client = await self.client()
-        return await client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": self.object_name(key)},
-            ExpiresIn=max(1, int(ttl_seconds)),
-        )
+        try:
+            return await client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self.object_name(key)},
+                ExpiresIn=max(1, int(ttl_seconds)),
+            )
+        except BotoCoreError as exc:  # e.g. no credentials to sign with
+            raise StorageError(f"signing a link to {key} in s3://{self.bucket} failed: {exc}") from exc
 
 
 def _missing(exc: ClientError) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 import aiohttp
 import pytest
@@ -167,3 +168,17 @@ def test_storage_url_settings(tmp_path, s3_endpoint):
     for bad in ("https://bucket/x", "s3://", "s3://Bad_Bucket", "s3://ok-bucket/../up"):
         with pytest.raises(SettingsError, match="STORAGE_URL"):
             load_settings({"STORAGE_URL": bad}, env_file=None)
+
+
+async def test_a_link_that_cannot_be_signed_is_a_storage_error(tmp_path, s3_endpoint, bucket, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    store = S3Storage(tmp_path / "cache", bucket=bucket, endpoint_url=s3_endpoint)  # no credentials at all
+    try:
+        with pytest.raises(StorageError, match=re.escape("signing a link to a.mp4")):
+            await store.url_for("a.mp4", 60)
+    finally:
+        await store.aclose()
