@@ -1,6 +1,7 @@
 """Admission: a request becomes a job, or a refusal that changes nothing.
 
-    admit(params, requester)   validate once, reserve quota and spend, record the job `pending`
+    admit(params, requester)   where and who (the server's policy), validate once under its limits, the
+                               blocklists, then reserve and record the job `pending` (recording.py)
     publish(job_id, target)    attach its message and put it in the queue (one UPDATE), wake a worker
     withdraw(job_id)           a pending job that can't be published: cancelled, quota and spend back
 
@@ -21,27 +22,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from core.accounts.quotas import QuotaService
 from core.catalog import Catalog, ModelSpec
 from core.errors import ErrorCategory, GenerationError
 from core.jobs import transitions
 from core.jobs.gate import AdmissionGate
-from core.jobs.requests import config_of, drop_images, store_image
+from core.jobs.recording import JobRecorder
 from core.jobs.views import DeliveryTarget, JobView, Lineage, Requester
 from core.moderation.service import Moderation
 from core.platform.clock import utc_day, utcnow
 from core.platform.db_retry import DB_RETRY_FOR, retry_db
-from core.platform.state import PAUSED_KEY, get_state
 from core.policy.fit import fit, model_name
 from core.policy.rules import NO_POLICY as NO_SERVER_POLICY
-from core.policy.rules import Effective, Limits, Tier, effective
+from core.policy.rules import Effective, Limits, effective
 from core.policy.service import PolicyService
 from core.providers.base import VideoRequest
 from core.storage import LocalStorage, Storage
 from core.validation import MAX_SEED, GenerationParams, random_seed, resolve_model, validate
-from models import Generation, GenerationStatus
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +101,12 @@ class Intake:
     ) -> None:
         self._new_seed = new_seed
         self.storage = storage or LocalStorage(output_dir)  # input images are kept here
+        self.recorder = JobRecorder(quotas=quotas, storage=self.storage, now=now, max_waiting=max_waiting)
         self.catalog = catalog
         self.providers = providers
         self.quotas = quotas
         self.output_dir = output_dir
         self.default_model = default_model
-        self.max_waiting = max_waiting
         self.moderation = moderation
         self.policy = policy
         self.gate = gate or AdmissionGate()
@@ -117,6 +114,15 @@ class Intake:
         self._monotonic = monotonic
         self._sleep = sleep
         self._published: list[Callable[[], None]] = []
+
+    @property
+    def max_waiting(self) -> int | None:
+        """Jobs one user may have waiting to start (USER_MAX_QUEUED); None: no cap."""
+        return self.recorder.max_waiting
+
+    @max_waiting.setter
+    def max_waiting(self, value: int | None) -> None:
+        self.recorder.max_waiting = value
 
     def on_published(self, callback: Callable[[], None]) -> None:
         """Call `callback` whenever a job joins the queue (a worker of this process wakes up)."""
@@ -208,8 +214,8 @@ class Intake:
             if (known := self.gate.known_refusal(user_id, *size)) is not None:
                 return Refusal.of(known)
             try:
-                gens = await self._record(
-                    request, requester, policy, parent, loop=params.loop, extra=extra, seeds=seeds
+                gens = await self.recorder.record(
+                    request, requester, policy, seeds, parent=parent, loop=params.loop, extra=extra
                 )
             except GenerationError as exc:
                 self.gate.remember(user_id, exc, *size)
@@ -226,78 +232,6 @@ class Intake:
         group = tuple(JobView.of(g) for g in gens) if count > 1 else ()
         return Admitted(JobView.of(gens[0]), request, group)
 
-    async def _record(
-        self,
-        request: VideoRequest,
-        requester: Requester,
-        policy: Effective,
-        parent: Lineage | None = None,
-        *,
-        loop: bool = False,
-        extra: dict[str, Any] | None = None,
-        seeds: list[int | None] | None = None,
-    ) -> list[Generation]:
-        if await get_state(PAUSED_KEY):
-            raise GenerationError(ErrorCategory.PAUSED, "an admin paused new videos")
-        spec = request.model
-        cost = spec.estimate_cost(request.duration, request.resolution, audio=request.audio)
-        now = self._now()
-        day = utc_day(now)
-        user = await self.quotas.ensure_user(requester.user_id)
-        config = {**config_of(request, loop=loop), **_admitted_under(policy), **(extra or {})}
-        if request.image is not None:
-            key, path = await store_image(self.storage, request.image, request.image_mime_type)
-            config.update(image_path=str(path), image_key=key)
-        if request.last_frame is not None and not loop:
-            key, path = await store_image(self.storage, request.last_frame, request.last_frame_mime_type)
-            config.update(last_frame_path=str(path), last_frame_key=key)
-        seeds = seeds or [request.seed]
-        count = len(seeds)
-        try:
-            async with in_transaction():
-                for _ in range(count):
-                    await self.quotas.reserve(
-                        user,
-                        day,
-                        request.duration,
-                        cost,
-                        tier=policy.tier,
-                        guild_id=requester.guild_id,
-                        caps=policy.caps,
-                    )
-                await self._check_waiting(requester.user_id, count)
-                gens = []
-                for number, seed in enumerate(seeds, start=1):
-                    own = (
-                        {**config, "seed": seed, "variant": number, "variants": count}
-                        if count > 1
-                        else config
-                    )
-                    gens.append(
-                        await transitions.create(
-                            now,
-                            user_id=requester.user_id,
-                            guild_id=requester.guild_id,
-                            channel_id=requester.channel_id,
-                            prompt=request.prompt,
-                            model=spec.name,
-                            provider=spec.provider,
-                            provider_model_id=spec.provider_model_id,
-                            config=own,
-                            video_seconds=request.duration,
-                            estimated_cost_usd=cost,
-                            quota_day=day,
-                            parent_id=parent.parent_id if parent else None,
-                            relation=parent.relation if parent else None,
-                        )
-                    )
-                if count > 1:
-                    await transitions.group(gens)
-                return gens
-        except BaseException:
-            await drop_images(self.storage, config)
-            raise
-
     def _seeds(self, request: VideoRequest, count: int) -> list[int | None]:
         """Each job's seed: the one given, then the next ones for variants; else a new draw for each
         (None for a model that takes no seed)."""
@@ -306,19 +240,6 @@ class Intake:
         if request.seed is None:
             return [self._new_seed() for _ in range(count)]
         return [(request.seed + i) % (MAX_SEED + 1) for i in range(count)]
-
-    async def _check_waiting(self, user_id: int, adding: int = 1) -> None:
-        """The waiting cap, counted after the quota UPDATE (which serializes one user's requests)."""
-        if self.max_waiting is None:
-            return
-        waiting = await Generation.filter(
-            user_id=user_id, status__in=[GenerationStatus.PENDING, GenerationStatus.QUEUED]
-        ).count()
-        if waiting + adding - 1 >= self.max_waiting:
-            raise GenerationError(
-                ErrorCategory.TOO_MANY_WAITING,
-                f"you already have {waiting} videos waiting to start (at most {self.max_waiting})",
-            )
 
     async def create_job(self, params: GenerationParams, requester: Requester) -> JobView:
         """Admit a job that will run right here (the CLI); raises the refusal as a GenerationError."""
@@ -383,17 +304,3 @@ class Intake:
             except Exception:  # one bad row never stops the sweep
                 log.exception("job %s: withdrawing a stale pending job failed", job_id)
         return withdrawn
-
-
-def _admitted_under(policy: Effective) -> dict[str, Any]:
-    """What the server's policy decided for this job when it was admitted (a later change of the
-    settings doesn't rewrite a job on its way): how it is shown, its safety level, the member's quota
-    tier (for the "left today" line)."""
-    under: dict[str, Any] = {
-        "spoiler": policy.spoilers,
-        "hide_blocked_prompt": policy.hide_blocked_prompts,
-        "permissive_safety": policy.permissive_safety,
-    }
-    if policy.tier != Tier():
-        under["quota_tier"] = [policy.tier.videos, policy.tier.seconds]
-    return {k: v for k, v in under.items() if v}

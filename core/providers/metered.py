@@ -8,7 +8,7 @@ exactly when it is true of the provider itself. Setting an attribute sets it on 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,9 +79,31 @@ class MeteredWatchableProvider(MeteredProvider):
             self._metrics.provider_call(self._inner.name, "stream", self._monotonic() - started, error)
 
 
-def metered(providers: dict[str, Provider], metrics: Metrics) -> dict[str, Provider]:
-    """The same providers, each counted in `metrics`."""
-    return {
-        name: (MeteredWatchableProvider if isinstance(p, Watchable) else MeteredProvider)(p, metrics)  # type: ignore[misc]
-        for name, p in providers.items()
-    }
+class MeteredProviders(Mapping[str, Provider]):
+    """The providers as the metrics see them: a live view of the same dict, so a provider added to it
+    later (the benchmark's, a test's) is found, and metered, by the runner too."""
+
+    def __init__(self, providers: dict[str, Provider], metrics: Metrics) -> None:
+        self._providers = providers
+        self._metrics = metrics
+        self._wrapped: dict[str, tuple[Provider, Provider]] = {}  # name -> (provider, its metered view)
+
+    def __getitem__(self, name: str) -> Provider:
+        inner = self._providers[name]
+        known = self._wrapped.get(name)
+        if known is None or known[0] is not inner:
+            kind = MeteredWatchableProvider if isinstance(inner, Watchable) else MeteredProvider
+            known = (inner, kind(inner, self._metrics))  # type: ignore[assignment]
+            self._wrapped[name] = known
+        return known[1]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._providers)
+
+    def __len__(self) -> int:
+        return len(self._providers)
+
+
+def metered(providers: dict[str, Provider], metrics: Metrics) -> Mapping[str, Provider]:
+    """The same providers, each counted in `metrics` (a live view: later additions included)."""
+    return MeteredProviders(providers, metrics)

@@ -128,7 +128,7 @@ async def test_an_unexpected_error_gets_an_ephemeral_reply_with_an_error_id(
     h = discord_env
     h.fake.user("root", id=ADMIN_ID)
     # the database fails inside the core function each command calls
-    monkeypatch.setattr(h.services.intake, "_record", database_down)
+    monkeypatch.setattr(h.services.intake.recorder, "record", database_down)
     monkeypatch.setattr(cogs.history, "history_page", database_down)
     monkeypatch.setattr(h.services.quotas, "status", database_down)
     monkeypatch.setattr(h.services.admin, "stats", database_down)

@@ -272,13 +272,13 @@ async def test_a_flood_from_one_user_is_decided_with_a_handful_of_queries(db, jo
     jobs.quotas.daily_seconds = 0
     jobs.intake.max_waiting = None
     calls = [0]
-    real = jobs.intake._record
+    real = jobs.intake.recorder.record
 
     async def counted(*args, **kwargs):
         calls[0] += 1
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(jobs.intake, "_record", counted)
+    monkeypatch.setattr(jobs.intake.recorder, "record", counted)
     outcomes = await asyncio.gather(*(jobs.intake.admit(PARAMS, ALICE) for _ in range(300)))
     admitted = [o for o in outcomes if hasattr(o, "job")]
     assert len(admitted) == 10 and await Generation.all().count() == 10
