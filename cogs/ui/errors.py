@@ -18,8 +18,26 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+EXPIRED_INTERACTION = 10062  # Discord's "Unknown interaction": its 3 s (or the token's 15 min) ran out
+
+
+def expired(error: BaseException) -> bool:
+    """The interaction was gone before we answered: nothing can be said to the user through it."""
+    original = getattr(error, "original", error)
+    return isinstance(original, discord.NotFound) and original.code == EXPIRED_INTERACTION
+
+
 async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-    """Reply ephemerally; log the traceback under the same id."""
+    """Reply ephemerally; log the traceback under the same id. An interaction that expired before we
+    answered is one log line: no traceback and no reply (there is nothing to reply to) — under a
+    flood of commands, formatting a traceback and sending a doomed reply for each late one would
+    make the rest later still."""
+    if expired(error):
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.warning(
+            "/%s for user %s: answered too late, Discord had dropped it", command, interaction.user.id
+        )
+        return
     if isinstance(error, app_commands.CheckFailure) and interaction.response.is_done():
         return  # the check already told the user why
     if isinstance(error, app_commands.CommandOnCooldown):
@@ -45,6 +63,9 @@ class GuardedItem(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
         try:
             await self.run(interaction)  # type: ignore[attr-defined]  # each button defines run()
         except Exception as exc:
+            if expired(exc):
+                log.warning("button %s for user %s: answered too late", self.custom_id, interaction.user.id)
+                return
             await report_unexpected(interaction, exc, f"button {self.custom_id}")
 
 

@@ -143,3 +143,17 @@ async def test_an_unexpected_error_gets_an_ephemeral_reply_with_an_error_id(
     assert "database is locked" not in text
     assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
     assert await Generation.all().count() == 0
+
+
+async def test_a_command_answered_too_late_is_one_log_line_and_no_doomed_reply(discord_env, caplog):
+    h = discord_env
+    h.fake.ack_deadline = 0.0  # every answer reaches Discord after it dropped the interaction
+    caplog.set_level(logging.WARNING, logger="cogs.ui.errors")
+    handle = await h.fake.send_slash_command("quota", {}, user=h.fake.user("alice"))
+    attempt = await handle.wait_callback()
+    assert (attempt.status, attempt.code) == (404, 10062)
+    await h.fake.wait_for(lambda: caplog.records, 5.0, "the error handler to log")
+    [record] = [r for r in caplog.records if r.name == "cogs.ui.errors"]
+    assert record.levelno == logging.WARNING and not record.exc_info  # no traceback formatted
+    assert "answered too late" in record.getMessage()
+    assert len(handle.attempts) == 1 and not handle.followup_ids  # no second, doomed request
