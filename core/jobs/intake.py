@@ -107,6 +107,10 @@ class Intake:
         self.quotas = quotas
         self.output_dir = output_dir
         self.default_model = default_model
+        # DMs, the CLI, and a bot without server policy: the global settings alone
+        self._global_policy = effective(
+            NO_SERVER_POLICY, Limits(default_model=default_model), channel_id=None
+        )
         self.moderation = moderation
         self.policy = policy
         self.gate = gate or AdmissionGate()
@@ -157,10 +161,6 @@ class Intake:
         None; nothing is recorded or charged."""
         policy = await self.policy_for(requester)
         return policy if isinstance(policy, Refusal) else self.check(params, policy)
-
-    @property
-    def _global_policy(self) -> Effective:
-        return effective(NO_SERVER_POLICY, Limits(default_model=self.default_model), channel_id=None)
 
     async def policy_for(self, requester: Requester) -> Effective | Refusal:
         """The policy a request from `requester` is admitted under, or the refusal for asking there

@@ -62,10 +62,6 @@ class PolicyService:
             return NO_POLICY
         return await self._cache.get(guild_id, lambda: store.load(guild_id))
 
-    async def allowed(self, guild_id: int) -> frozenset[int]:
-        """The server's allowed channels (empty: every channel)."""
-        return (await self.of(guild_id)).allowed_channels
-
     def refusal(self, policy: GuildPolicy, requester: Requester) -> GenerationError | None:
         """Why /video may not run for this requester here (channel, thread, role, DM), or None."""
         if requester.guild_id is None:
@@ -105,11 +101,6 @@ class PolicyService:
             role_ids=requester.role_ids,
             nsfw=requester.nsfw,
         )
-
-    @property
-    def default(self) -> Effective:
-        """The global policy alone (DMs, the CLI)."""
-        return effective(NO_POLICY, self.global_limits, channel_id=None)
 
     async def usage(self, guild_id: int, day: dt.date) -> ServerUsage:
         """What the server reserved on `day`."""
