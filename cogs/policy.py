@@ -97,16 +97,11 @@ class ChannelGroup(ServerAdminGroup):
             nsfw_safety: Looser provider safety where the model has it; only in an age-restricted channel.
         """
         assert interaction.guild_id is not None  # interaction_check
-        options = given(
-            default_model=default_model, max_duration=max_duration, max_resolution=max_resolution,
-            max_variants=max_variants, permissive_safety=nsfw_safety,
-        )  # fmt: skip
         changes = {
-            k: (model_or_none(v) if k in ("default_model", "max_resolution") else cleared(v))
-            if k != "permissive_safety"
-            else v
-            for k, v in options.items()
-        }
+            **{k: model_or_none(v) for k, v in given(default_model=default_model, max_resolution=max_resolution).items()},
+            **{k: cleared(v) for k, v in given(max_duration=max_duration, max_variants=max_variants).items()},
+            **given(permissive_safety=nsfw_safety),
+        }  # fmt: skip
         if not changes:
             await self.refuse(interaction, "Nothing to change", "Give at least one setting.")
             return
